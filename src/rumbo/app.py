@@ -1,0 +1,150 @@
+"""``create_app()``: settings, database, writer, routers, error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rumbo import __version__
+from rumbo.config import Settings, get_settings
+from rumbo.db import Database
+from rumbo.errors import error_body, install_error_handlers
+from rumbo.events import endpoints as events_endpoints
+from rumbo.events.schemas import EventIn
+from rumbo.events.writer import GroupCommitWriter
+from rumbo.kit.clock import Clock, SystemClock
+from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.merchants import endpoints as merchant_endpoints
+from rumbo.merchants.service import KeyCache
+from rumbo.orders import endpoints as order_endpoints
+from rumbo.public import endpoints as public_endpoints
+from rumbo.public.service import TrackTokens
+
+DESCRIPTION = """
+Rumbo follows an order from payment to the door.
+
+* **Store API** (`Authorization: Bearer <api key>`): create orders and shipments,
+  push events from any system, read timelines.
+* **Public tracking** (no key): what a shopper may see, and the privacy gate that
+  unlocks name, address and items.
+
+Errors always look like `{"error": {"code": "...", "message": "...", "details": ...}}`.
+"""
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``limit`` bytes with a 413, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _send_413(send, self.limit)
+            return
+        seen = 0
+
+        async def limited_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await _send_413(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    import orjson
+
+    body = orjson.dumps(
+        error_body(
+            "payload_too_large",
+            f"The request body is larger than {limit} bytes.",
+            {"max_bytes": limit},
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.writer.start()
+        try:
+            yield
+        finally:
+            app.state.writer.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="Rumbo",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock()
+    app.state.key_cache = KeyCache()
+    app.state.writer = GroupCommitWriter(db)
+    app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
+    app.state.verify_limit_code = SlidingWindow(limit=10, window=15 * 60)
+    app.state.verify_limit_client = SlidingWindow(limit=30, window=15 * 60)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    for module in (order_endpoints, events_endpoints, public_endpoints, merchant_endpoints):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            # The events body is parsed by hand (per-item outcomes); publish its model.
+            extra = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(extra.pop("$defs", {}))
+            components["EventIn"] = extra
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,166 @@
+"""The ``rumbo`` command: each subcommand is a thin call into a service."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from rumbo.config import get_settings
+
+app = typer.Typer(help="Rumbo: self-hosted order tracking.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants and API keys.", no_args_is_help=True)
+app.add_typer(merchant_app, name="merchant")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (SQLite or PostgreSQL)."""
+    from rumbo.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.sqlalchemy_url)
+    typer.echo(f"database at head: {_redact(settings.sqlalchemy_url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@merchant_app.command("create")
+def merchant_create(name: str) -> None:
+    """Create a merchant and print its first API key as JSON (shown only once)."""
+    from rumbo.db import Database
+    from rumbo.kit.clock import SystemClock
+    from rumbo.merchants.service import create_merchant
+
+    db = Database(get_settings())
+    with db.session() as session:
+        created = create_merchant(session, name, SystemClock().now())
+    db.dispose()
+    typer.echo(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="API processes (PostgreSQL scales out; SQLite: 1–2).")
+    ] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also run the demo store against this server.")
+    ] = False,
+) -> None:
+    """Start the HTTP server."""
+    import uvicorn
+
+    settings = get_settings()
+    stop = threading.Event()
+    if demo:
+        thread = threading.Thread(
+            target=_demo_after_start,
+            args=(f"http://{_client_host(host)}:{port}", stop),
+            daemon=True,
+        )
+        thread.start()
+    database = _redact(settings.sqlalchemy_url)
+    typer.echo(f"Rumbo on http://{host}:{port}  (docs: /docs, database: {database})")
+    try:
+        uvicorn.run(
+            "rumbo.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    finally:
+        stop.set()
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
+def _demo_after_start(url: str, stop: threading.Event) -> None:
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(200):
+            try:
+                if client.get("/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        run_demo(client, url, api_key=None, orders_per_minute=20.0, stop=stop)
+
+
+def run_demo(
+    client: object, url: str, api_key: str | None, orders_per_minute: float, stop: threading.Event
+) -> None:
+    from datetime import UTC, datetime
+
+    from rumbo.db import Database
+    from rumbo.demo.store import DemoStore
+    from rumbo.kit.clock import SystemClock
+    from rumbo.merchants.service import create_merchant, issue_key
+    from rumbo.models import Merchant
+
+    if api_key is None:
+        db = Database(get_settings())
+        with db.session() as session:
+            from sqlalchemy import select, update
+
+            merchant_id = session.scalar(select(Merchant.id).where(Merchant.name == "Demo Store"))
+            if merchant_id is None:
+                api_key = create_merchant(session, "Demo Store", SystemClock().now()).api_key
+            else:
+                api_key = issue_key(session, merchant_id, SystemClock().now())
+            session.execute(
+                update(Merchant)
+                .where(Merchant.name == "Demo Store")
+                .values(accent_color="#0B6E4F", support_email="ajuda@demo-store.example")
+            )
+        db.dispose()
+    store = DemoStore(client, api_key, orders_per_minute=orders_per_minute)  # type: ignore[arg-type]
+    store.seed_orders(24, datetime.now(UTC), time.monotonic())
+    typer.echo("")
+    typer.echo("Demo store is running.")
+    typer.echo(f"  API key (new this run): {api_key}")
+    typer.echo(f"  try: curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/orders")
+    typer.echo("  tracking links:")
+    for code in store.tracking_codes[:5]:
+        typer.echo(f"    {url}/t/{code}   (API: {url}/api/v1/track/{code})")
+    typer.echo("")
+    store.run(stop)
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="The Rumbo server to feed.")] = "http://127.0.0.1:8000",
+    api_key: Annotated[
+        str | None, typer.Option(help="A merchant key; default: the Demo Store's.")
+    ] = None,
+    orders_per_minute: Annotated[float, typer.Option(help="New orders per minute.")] = 20.0,
+) -> None:
+    """Run the demo store against a running server (Ctrl-C to stop)."""
+    import httpx
+
+    stop = threading.Event()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        try:
+            run_demo(client, url, api_key, orders_per_minute, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""The one settings object: every knob is a ``RUMBO_*`` environment variable.
+
+Defaults make ``make run`` work on a laptop; in production (``RUMBO_ENV=production``)
+Rumbo refuses to start with the development secret.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "rumbo-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RUMBO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = Field(
+        "sqlite:///./rumbo.db",
+        description="SQLAlchemy URL; postgresql://… runs on PostgreSQL (psycopg 3).",
+    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL for tracking links.")
+    secret_key: str = Field(DEVELOPMENT_SECRET, description="Signs tracking tokens and cookies.")
+    track_token_ttl_seconds: int = Field(1800, ge=60, description="Life of a verification token.")
+    max_batch_size: int = Field(1000, ge=1, le=10_000)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest request body.")
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="SQLite durability: NORMAL survives a process crash; FULL also a power cut.",
+    )
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("RUMBO_SECRET_KEY must be set to a secret value in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return normalize_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` and ``postgresql://`` forms and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def _settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_of)]

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
+
+from rumbo.errors import RumboError, error_body, validation_details
+from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
+from rumbo.events.service import IngestOutcome, NormalizedEvent, ingest
+from rumbo.events.writer import GroupCommitWriter
+from rumbo.merchants.deps import MerchantDep
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+_event = TypeAdapter(EventIn)
+
+# The body is parsed by hand so that one bad item never sinks a batch; this is its schema.
+_BODY_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/EventIn"},
+        {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/EventIn"},
+            "minItems": 1,
+            "maxItems": 1000,
+        },
+    ]
+}
+
+
+def normalize_event(item: EventIn, original: Any) -> NormalizedEvent:
+    raw = item.raw if item.raw is not None else original
+    place = item.location
+    return NormalizedEvent(
+        source=item.source,
+        event_id=item.event_id,
+        status=item.status,
+        occurred_at=item.occurred_at,
+        raw=orjson.dumps(raw).decode(),
+        tracking_code=item.tracking_code,
+        external_id=item.external_id,
+        carrier=item.carrier,
+        tracking_number=item.tracking_number,
+        description=item.description,
+        city=place.city if place else None,
+        state=place.state if place else None,
+        country=place.country if place else None,
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+    )
+
+
+def parse_items(
+    payload: Any, max_batch: int
+) -> tuple[list[tuple[int, NormalizedEvent]], dict[int, EventResult], bool]:
+    """Validate each item on its own: (valid events with their index, rejections, was-a-list)."""
+    is_list = isinstance(payload, list)
+    items = payload if is_list else [payload]
+    if is_list and not items:
+        raise RumboError("The batch is empty.", 422, "empty_batch")
+    if len(items) > max_batch:
+        raise RumboError(
+            f"A batch holds at most {max_batch} events; this one has {len(items)}.",
+            413,
+            "batch_too_large",
+            {"max": max_batch, "received": len(items)},
+        )
+    valid: list[tuple[int, NormalizedEvent]] = []
+    rejected: dict[int, EventResult] = {}
+    for index, item in enumerate(items):
+        try:
+            event = _event.validate_python(item)
+        except ValidationError as exc:
+            rejected[index] = EventResult(
+                index=index,
+                event_id=item.get("event_id")
+                if isinstance(item, dict) and isinstance(item.get("event_id"), str)
+                else None,
+                outcome="rejected",
+                error=ItemError(
+                    code="validation_error",
+                    message="This event is not valid.",
+                    details=validation_details(exc.errors(include_input=False)),
+                ),
+            )
+            continue
+        valid.append((index, normalize_event(event, item)))
+    return valid, rejected, is_list
+
+
+_STATUS_FOR = {"unknown_order": 404, "unknown_shipment": 404, "invalid_tracking_code": 404}
+
+
+@router.post(
+    "",
+    summary="Ingest one event or a batch of up to 1,000",
+    response_model=IngestResponse,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}
+    },
+    responses={
+        201: {"description": "A single event, accepted.", "model": IngestResponse},
+        200: {"description": "A batch (per-item outcomes), or a single event already stored."},
+        404: {"description": "A single event for an unknown order or shipment."},
+        413: {"description": "More than 1,000 events in one batch."},
+        422: {
+            "description": "A single invalid event, or a batch in which every item was rejected."
+        },
+    },
+)
+async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONResponse:
+    """Store events idempotently. Each item's outcome is `accepted`, `duplicate` (the
+    same `source` + `event_id` was stored before — it changes nothing) or `rejected`
+    with a reason; a bad item never sinks the rest of the batch."""
+    body = await request.body()
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RumboError("The request body is not valid JSON.", 400, "invalid_json") from None
+    if not isinstance(payload, list | dict):
+        raise RumboError("Send one event object or a list of them.", 422, "validation_error")
+    settings = request.app.state.settings
+    valid, rejected, is_list = parse_items(payload, settings.max_batch_size)
+    writer: GroupCommitWriter = request.app.state.writer
+    clock = request.app.state.clock
+    if valid:
+        outcome: IngestOutcome = await writer.submit(
+            lambda session: ingest(session, merchant_id, valid, clock.now()), size=len(valid)
+        )
+    else:
+        outcome = IngestOutcome()
+    results = sorted([*outcome.results, *rejected.values()], key=lambda r: r.index)
+    response = IngestResponse(
+        accepted=sum(r.outcome == "accepted" for r in results),
+        duplicates=sum(r.outcome == "duplicate" for r in results),
+        rejected=sum(r.outcome == "rejected" for r in results),
+        results=results,
+    )
+    if not is_list:
+        only = results[0]
+        if only.outcome == "rejected" and only.error is not None:
+            status = _STATUS_FOR.get(only.error.code, 422)
+            return JSONResponse(
+                error_body(only.error.code, only.error.message, only.error.details), status
+            )
+        return JSONResponse(
+            response.model_dump(mode="json"), 201 if only.outcome == "accepted" else 200
+        )
+    if response.rejected == len(results):
+        return JSONResponse(
+            error_body(
+                "all_rejected",
+                "Every event in the batch was rejected.",
+                response.model_dump(mode="json")["results"],
+            ),
+            422,
+        )
+    return JSONResponse(response.model_dump(mode="json"), 200)

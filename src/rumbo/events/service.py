@@ -1,0 +1,522 @@
+"""Event ingestion: the one path every source's events take into Rumbo.
+
+REST calls, carrier and aggregator webhooks, device positions, CSV imports and the
+demo store all turn what they receive into :class:`NormalizedEvent` and call
+:func:`ingest`. In one transaction it resolves each event's order or shipment,
+locks those orders (in id order, so concurrent batches cannot deadlock), stores the
+events idempotently and folds their status keys into the orders' and shipments'
+stored maxima (see ``rumbo.events.status``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rumbo.events.schemas import EventResult, ItemError
+from rumbo.events.status import Status, StatusKey, derive_order_status, latest
+from rumbo.models import Event, Order, Shipment
+from rumbo.orders.codes import CodeError, parse_tracking_code
+
+# A carrier may scan a parcel a little before the store registers the shipment.
+SHIPMENT_GRACE = timedelta(days=3)
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedEvent:
+    """An event in Rumbo's terms, whatever system it came from."""
+
+    source: str
+    event_id: str
+    status: Status | None
+    occurred_at: datetime
+    raw: str
+    tracking_code: str | None = None
+    external_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    code: str | None = None
+    description: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """An order's derived status moved (what notifications and live pages react to)."""
+
+    order_id: int
+    old: Status
+    new: Status
+    at: datetime | None
+
+
+@dataclass
+class IngestOutcome:
+    results: list[EventResult] = field(default_factory=list)
+    changes: list[StatusChange] = field(default_factory=list)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _reject(index: int, event: NormalizedEvent, code: str, message: str) -> EventResult:
+    return EventResult(
+        index=index,
+        event_id=event.event_id,
+        outcome="rejected",
+        error=ItemError(code=code, message=message),
+    )
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def key_of(status: str | None, at: datetime | None, tiebreak: str | None) -> StatusKey | None:
+    if status is None or at is None or tiebreak is None:
+        return None
+    source, _, event_id = tiebreak.partition(":")
+    return StatusKey.of(Status(status), at, source, event_id)
+
+
+def _pick_shipment(candidates: list[Any], occurred_at: datetime) -> Any | None:
+    """A carrier may recycle a tracking number: take the newest parcel registered
+    before the event (with a little grace), else the oldest one."""
+    if not candidates:
+        return None
+    ordered = sorted(candidates, key=lambda row: (row.created_at, row.id))
+    before = [row for row in ordered if row.created_at <= occurred_at + SHIPMENT_GRACE]
+    return before[-1] if before else ordered[0]
+
+
+class _Targets:
+    """Looks up, in a few queries per batch, the order or shipment each event names."""
+
+    def __init__(self, conn: Connection, merchant_id: int, events: Sequence[NormalizedEvent]):
+        self.conn = conn
+        self.merchant_id = merchant_id
+        self.by_code: dict[str, int] = {}
+        self.by_external: dict[str, int] = {}
+        self.shipments: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        codes = {e.tracking_code for e in events if e.tracking_code}
+        externals = sorted({e.external_id for e in events if e.external_id})
+        numbers = sorted({e.tracking_number for e in events if e.tracking_number})
+        parsed = set()
+        for code in codes:
+            with contextlib.suppress(CodeError):
+                parsed.add(parse_tracking_code(code))
+        for chunk in _chunks(sorted(parsed)):
+            rows = conn.execute(
+                select(Order.id, Order.tracking_code).where(
+                    Order.merchant_id == merchant_id, Order.tracking_code.in_(chunk)
+                )
+            )
+            self.by_code.update({row.tracking_code: row.id for row in rows})
+        for chunk in _chunks(externals):
+            rows = conn.execute(
+                select(Order.id, Order.external_id).where(
+                    Order.merchant_id == merchant_id, Order.external_id.in_(chunk)
+                )
+            )
+            self.by_external.update({row.external_id: row.id for row in rows})
+        for chunk in _chunks(numbers):
+            self._load_shipments(
+                Shipment.merchant_id == merchant_id, Shipment.tracking_number.in_(chunk)
+            )
+
+    def _load_shipments(self, *where: Any) -> None:
+        rows = self.conn.execute(
+            select(
+                Shipment.id,
+                Shipment.order_id,
+                Shipment.carrier,
+                Shipment.tracking_number,
+                Shipment.created_at,
+            ).where(*where)
+        )
+        for row in rows:
+            self.shipments[(row.carrier, row.tracking_number)].append(row)
+
+    def order_of(self, event: NormalizedEvent) -> int | None | CodeError:
+        if event.tracking_code is not None:
+            try:
+                return self.by_code.get(parse_tracking_code(event.tracking_code))
+            except CodeError as exc:
+                return exc
+        if event.external_id is not None:
+            return self.by_external.get(event.external_id)
+        return None
+
+    def shipment_of(self, event: NormalizedEvent, order_id: int | None) -> Any | None:
+        assert event.carrier is not None
+        assert event.tracking_number is not None
+        candidates = self.shipments.get((event.carrier, event.tracking_number), [])
+        if order_id is not None:
+            candidates = [row for row in candidates if row.order_id == order_id]
+        return _pick_shipment(candidates, event.occurred_at)
+
+    def add_shipment(self, row: Any) -> None:
+        self.shipments[(row.carrier, row.tracking_number)].append(row)
+
+
+def ingest(
+    session: Session,
+    merchant_id: int,
+    events: Sequence[tuple[int, NormalizedEvent]],
+    now: datetime,
+) -> IngestOutcome:
+    """Store ``events`` (each with its index in the request) for one merchant.
+
+    Every item gets a result: accepted, duplicate (same source and event id as one
+    already stored — it changes nothing) or rejected with a reason. Only flushes;
+    the caller owns the transaction.
+    """
+    conn = session.connection()
+    outcome = IngestOutcome()
+    results: dict[int, EventResult] = {}
+    targets = _Targets(conn, merchant_id, [event for _, event in events])
+
+    # 1. Resolve each event's order (and shipment); duplicates inside the batch.
+    seen: dict[tuple[str, str], int] = {}
+    repeats: dict[int, int] = {}
+    resolved: list[tuple[int, NormalizedEvent, int, int | None]] = []
+    new_shipments: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for index, event in events:
+        ident = (event.source, event.event_id)
+        if ident in seen:
+            repeats[index] = seen[ident]
+            continue
+        target = targets.order_of(event)
+        if isinstance(target, CodeError):
+            results[index] = _reject(index, event, "invalid_tracking_code", str(target))
+            continue
+        order_id = target
+        shipment_id: int | None = None
+        if event.carrier is not None and event.tracking_number is not None:
+            shipment = targets.shipment_of(event, order_id)
+            if shipment is not None:
+                shipment_id, order_id = shipment.id, shipment.order_id
+            elif order_id is not None:
+                # An event naming both the order and a parcel Rumbo has not seen yet
+                # registers that parcel, as the store would have done.
+                new_shipments[(order_id, event.carrier, event.tracking_number)].append(index)
+        if order_id is None:
+            what = (
+                "shipment"
+                if event.carrier and not (event.tracking_code or event.external_id)
+                else "order"
+            )
+            results[index] = _reject(
+                index, event, f"unknown_{what}", f"No {what} matches this event."
+            )
+            continue
+        seen[ident] = index
+        resolved.append((index, event, order_id, shipment_id))
+
+    if not resolved:
+        return _finish(outcome, events, results, repeats)
+
+    # 2. Lock the orders touched, in id order (PostgreSQL; SQLite's writer lock is global).
+    order_ids = sorted({order_id for _, _, order_id, _ in resolved})
+    orders: dict[int, Any] = {}
+    for chunk in _chunks(order_ids):
+        stmt = (
+            select(
+                Order.id,
+                Order.status,
+                Order.status_at,
+                Order.own_status,
+                Order.own_status_at,
+                Order.own_status_tiebreak,
+                Order.last_event_at,
+                Order.shipments_total,
+                Order.shipments_delivered,
+            )
+            .where(Order.id.in_(chunk))
+            .order_by(Order.id)
+            .with_for_update(key_share=True)
+        )
+        orders.update({row.id: row for row in conn.execute(stmt)})
+
+    # 3. Parcels first seen in this batch.
+    if new_shipments:
+        insert_rows = [
+            {
+                "merchant_id": merchant_id,
+                "order_id": order_id,
+                "carrier": carrier,
+                "tracking_number": number,
+                "created_at": now,
+                "status": orders[order_id].status,
+            }
+            for (order_id, carrier, number) in new_shipments
+        ]
+        created = conn.execute(
+            insert(Shipment).returning(
+                Shipment.id,
+                Shipment.order_id,
+                Shipment.carrier,
+                Shipment.tracking_number,
+                Shipment.created_at,
+            ),
+            insert_rows,
+        )
+        by_ident = {(row.order_id, row.carrier, row.tracking_number): row for row in created}
+        position_of = {index: position for position, (index, *_) in enumerate(resolved)}
+        for ident_key, indexes in new_shipments.items():
+            row = by_ident[ident_key]
+            targets.add_shipment(row)
+            for index in indexes:
+                _, event, oid, _ = resolved[position_of[index]]
+                resolved[position_of[index]] = (index, event, oid, row.id)
+
+    # 4. Store the events; the unique key turns a repeat into a no-op.
+    rows = [
+        {
+            "merchant_id": merchant_id,
+            "order_id": order_id,
+            "shipment_id": shipment_id,
+            "source": event.source,
+            "event_id": event.event_id,
+            "status": event.status.value if event.status else None,
+            "occurred_at": event.occurred_at,
+            "received_at": now,
+            "code": event.code,
+            "description": event.description,
+            "city": event.city,
+            "state": event.state,
+            "country": event.country,
+            "lat": event.lat,
+            "lon": event.lon,
+            "raw": event.raw,
+        }
+        for _, event, order_id, shipment_id in resolved
+    ]
+    stmt = (
+        _dialect_insert(conn)(Event)
+        .on_conflict_do_nothing(index_elements=["merchant_id", "source", "event_id"])
+        .returning(Event.id, Event.source, Event.event_id)
+    )
+    inserted = {(row.source, row.event_id): row.id for row in conn.execute(stmt, rows)}
+    repeated = [
+        (e.source, e.event_id) for _, e, _, _ in resolved if (e.source, e.event_id) not in inserted
+    ]
+    existing: dict[tuple[str, str], tuple[int, int]] = {}
+    for chunk in _chunks(repeated):
+        for stored in conn.execute(
+            select(Event.id, Event.order_id, Event.source, Event.event_id).where(
+                Event.merchant_id == merchant_id, tuple_(Event.source, Event.event_id).in_(chunk)
+            )
+        ):
+            existing[(stored.source, stored.event_id)] = (stored.id, stored.order_id)
+
+    order_keys: dict[int, list[StatusKey]] = defaultdict(list)
+    shipment_keys: dict[int, list[StatusKey]] = defaultdict(list)
+    last_event: dict[int, datetime] = {}
+    for index, event, order_id, shipment_id in resolved:
+        ident = (event.source, event.event_id)
+        if ident in inserted:
+            results[index] = EventResult(
+                index=index,
+                event_id=event.event_id,
+                outcome="accepted",
+                id=inserted[ident],
+                order_id=order_id,
+            )
+            if event.occurred_at > last_event.get(order_id, event.occurred_at - timedelta(1)):
+                last_event[order_id] = event.occurred_at
+            if event.status is not None:
+                key = StatusKey.of(event.status, event.occurred_at, event.source, event.event_id)
+                (shipment_keys[shipment_id] if shipment_id else order_keys[order_id]).append(key)
+        else:
+            event_pk, stored_order = existing.get(ident, (None, None))
+            results[index] = EventResult(
+                index=index,
+                event_id=event.event_id,
+                outcome="duplicate",
+                id=event_pk,
+                order_id=stored_order,
+            )
+
+    # 5. Fold the new keys into the stored maxima and re-derive what changed.
+    touched = sorted(set(last_event))
+    if touched:
+        outcome.changes = _apply_keys(
+            session, orders, touched, order_keys, shipment_keys, last_event, now
+        )
+    return _finish(outcome, events, results, repeats)
+
+
+def _finish(
+    outcome: IngestOutcome,
+    events: Sequence[tuple[int, NormalizedEvent]],
+    results: dict[int, EventResult],
+    repeats: dict[int, int],
+) -> IngestOutcome:
+    """Results in request order; a repeat inside the batch points at its first copy."""
+    for index, first in repeats.items():
+        original = results[first]
+        results[index] = EventResult(
+            index=index,
+            event_id=original.event_id,
+            outcome="duplicate",
+            id=original.id,
+            order_id=original.order_id,
+        )
+    outcome.results = [results[i] for i, _ in events]
+    return outcome
+
+
+def _apply_keys(
+    session: Session,
+    orders: dict[int, Any],
+    order_ids: list[int],
+    order_keys: dict[int, list[StatusKey]],
+    shipment_keys: dict[int, list[StatusKey]],
+    last_event: dict[int, datetime],
+    now: datetime,
+    *,
+    replace: bool = False,
+) -> list[StatusChange]:
+    """Write new maxima and derived statuses for ``order_ids`` and their shipments.
+
+    With ``replace`` the given keys are the complete truth (a re-derivation from
+    scratch); otherwise they are folded into what is stored.
+    """
+    conn = session.connection()
+    shipments_by_order: dict[int, list[Any]] = defaultdict(list)
+    for chunk in _chunks(order_ids):
+        for row in conn.execute(
+            select(
+                Shipment.id,
+                Shipment.order_id,
+                Shipment.status,
+                Shipment.status_at,
+                Shipment.own_status,
+                Shipment.own_status_at,
+                Shipment.own_status_tiebreak,
+            )
+            .where(Shipment.order_id.in_(chunk))
+            .order_by(Shipment.id)
+        ):
+            shipments_by_order[row.order_id].append(row)
+
+    order_updates: list[dict[str, Any]] = []
+    shipment_updates: list[dict[str, Any]] = []
+    changes: list[StatusChange] = []
+    for order_id in order_ids:
+        row = orders[order_id]
+        stored = (
+            None if replace else key_of(row.own_status, row.own_status_at, row.own_status_tiebreak)
+        )
+        own = latest([stored, *order_keys.get(order_id, ())])
+        ship_own: list[StatusKey | None] = []
+        for ship in shipments_by_order.get(order_id, ()):
+            ship_stored = (
+                None
+                if replace
+                else key_of(ship.own_status, ship.own_status_at, ship.own_status_tiebreak)
+            )
+            mine = latest([ship_stored, *shipment_keys.get(ship.id, ())])
+            ship_own.append(mine)
+            effective = latest((own, mine))
+            status = effective.status if effective else Status.PENDING
+            at = effective.occurred_at if effective else None
+            if (
+                replace
+                or mine != ship_stored
+                or status.value != ship.status
+                or at != ship.status_at
+            ):
+                shipment_updates.append(
+                    _key_columns(ship.id, mine) | {"status": status.value, "status_at": at}
+                )
+        derived = derive_order_status(own, ship_own)
+        if replace:
+            last = last_event.get(order_id)
+        else:
+            last = max(filter(None, (row.last_event_at, last_event.get(order_id))), default=None)
+        order_updates.append(
+            _key_columns(order_id, own)
+            | {
+                "status": derived.status.value,
+                "status_at": derived.at,
+                "shipments_total": derived.shipments_total,
+                "shipments_delivered": derived.shipments_delivered,
+                "last_event_at": last,
+                "updated_at": now,
+            }
+        )
+        if derived.status.value != row.status:
+            changes.append(StatusChange(order_id, Status(row.status), derived.status, derived.at))
+    if shipment_updates:
+        session.execute(update(Shipment), shipment_updates)
+    if order_updates:
+        session.execute(update(Order), order_updates)
+    return changes
+
+
+def _key_columns(row_id: int, key: StatusKey | None) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "own_status": key.status.value if key else None,
+        "own_status_at": key.occurred_at if key else None,
+        "own_status_tiebreak": key.tiebreak if key else None,
+    }
+
+
+def rederive(session: Session, order_ids: Sequence[int], now: datetime) -> list[StatusChange]:
+    """Recompute the status of ``order_ids`` from all their stored events, from scratch.
+
+    Used after a carrier code is (re)mapped, and by tests to prove that the
+    incremental path and a full recomputation always agree.
+    """
+    conn = session.connection()
+    orders: dict[int, Any] = {}
+    order_keys: dict[int, list[StatusKey]] = defaultdict(list)
+    shipment_keys: dict[int, list[StatusKey]] = defaultdict(list)
+    last_event: dict[int, datetime] = {}
+    for chunk in _chunks(sorted(order_ids)):
+        for row in conn.execute(
+            select(Order.id, Order.status, Order.status_at, Order.last_event_at)
+            .where(Order.id.in_(chunk))
+            .order_by(Order.id)
+            .with_for_update(key_share=True)
+        ):
+            orders[row.id] = row
+        for ev in conn.execute(
+            select(
+                Event.order_id,
+                Event.shipment_id,
+                Event.source,
+                Event.event_id,
+                Event.status,
+                Event.occurred_at,
+            ).where(Event.order_id.in_(chunk))
+        ):
+            if ev.occurred_at > last_event.get(ev.order_id, ev.occurred_at - timedelta(1)):
+                last_event[ev.order_id] = ev.occurred_at
+            if ev.status is None:
+                continue
+            key = StatusKey.of(Status(ev.status), ev.occurred_at, ev.source, ev.event_id)
+            (shipment_keys[ev.shipment_id] if ev.shipment_id else order_keys[ev.order_id]).append(
+                key
+            )
+    return _apply_keys(
+        session, orders, sorted(orders), order_keys, shipment_keys, last_event, now, replace=True
+    )

@@ -1,0 +1,27 @@
+"""Pydantic pieces shared by several domains."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Language = Literal["pt-BR", "es", "en"]
+CountryCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", to_upper=True)
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    """Input models reject unknown fields, so a typo is a clear 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Place(StrictModel):
+    city: ShortText | None = None
+    state: ShortText | None = None
+    country: CountryCode | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)

@@ -1,0 +1,37 @@
+"""``MerchantDep``: the merchant whose API key signed the request, or a 401."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rumbo.db import Database
+from rumbo.errors import RumboError
+from rumbo.merchants.service import KeyCache
+
+bearer = HTTPBearer(
+    auto_error=False, description="A merchant API key: `Authorization: Bearer rk_…`"
+)
+
+
+def current_merchant_id(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> int:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise RumboError(
+            "An API key is required: Authorization: Bearer <key>.", 401, "unauthorized"
+        )
+    cache: KeyCache = request.app.state.key_cache
+    db: Database = request.app.state.db
+    # Its own short read transaction: never hold a lock while the request goes on.
+    with db.session(write=False) as session:
+        merchant_id = cache.merchant_for(session, credentials.credentials)
+    if merchant_id is None:
+        raise RumboError("This API key is not valid.", 401, "unauthorized")
+    return merchant_id
+
+
+MerchantDep = Annotated[int, Depends(current_merchant_id)]

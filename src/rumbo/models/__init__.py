@@ -1,0 +1,9 @@
+"""All tables, imported here so metadata is complete for Alembic and the app."""
+
+from rumbo.models.api_key import ApiKey
+from rumbo.models.event import Event
+from rumbo.models.merchant import Merchant
+from rumbo.models.order import Order
+from rumbo.models.shipment import Shipment
+
+__all__ = ["ApiKey", "Event", "Merchant", "Order", "Shipment"]

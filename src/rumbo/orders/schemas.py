@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from rumbo.events.status import Status
+from rumbo.kit.schemas import CountryCode, Language, ShortText, StrictModel
+
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()\-.]{6,25}$")]
+PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20)]
+
+
+class Customer(StrictModel):
+    name: ShortText | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Language = "en"
+    postal_code: PostalCode | None = None
+
+
+class Address(StrictModel):
+    line1: ShortText | None = None
+    line2: ShortText | None = None
+    city: ShortText
+    state: ShortText | None = None
+    postal_code: PostalCode | None = None
+    country: CountryCode
+
+
+class Item(StrictModel):
+    sku: ShortText | None = None
+    name: ShortText
+    quantity: int = Field(1, ge=1, le=100_000)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+
+
+class OrderCreate(StrictModel):
+    external_id: ShortText = Field(
+        description="The store's own order id; creation is idempotent on it."
+    )
+    customer: Customer
+    destination: Address
+    origin: Address | None = None
+    items: list[Item] = Field(default_factory=list, max_length=500)
+    promised_delivery_date: date | None = None
+    placed_at: AwareDatetime | None = Field(
+        None, description="When the shopper ordered; default now."
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "external_id": "PED-100234",
+                    "customer": {
+                        "name": "Ana Souza",
+                        "email": "ana@example.com",
+                        "phone": "+5511998765432",
+                        "locale": "pt-BR",
+                        "postal_code": "01310-100",
+                    },
+                    "destination": {
+                        "line1": "Av. Paulista, 1000",
+                        "city": "São Paulo",
+                        "state": "SP",
+                        "postal_code": "01310-100",
+                        "country": "BR",
+                    },
+                    "items": [{"sku": "TSHIRT-M", "name": "Camiseta", "quantity": 2}],
+                    "promised_delivery_date": "2026-12-05",
+                }
+            ]
+        },
+        "extra": "forbid",
+    }
+
+
+class ShipmentCreate(StrictModel):
+    carrier: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
+    ]
+    tracking_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
+    service: ShortText | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"carrier": "correios", "tracking_number": "PN123456789BR", "service": "SEDEX"}
+            ]
+        },
+        "extra": "forbid",
+    }
+
+
+class ShipmentOut(BaseModel):
+    id: int
+    carrier: str
+    tracking_number: str
+    service: str | None
+    status: Status
+    status_at: datetime | None
+    created_at: datetime
+
+
+class StatusDetail(BaseModel):
+    shipments_total: int
+    shipments_delivered: int
+    partially_delivered: bool
+
+
+class OrderOut(BaseModel):
+    id: int
+    external_id: str
+    tracking_code: str
+    tracking_url: str
+    status: Status
+    status_at: datetime | None
+    status_detail: StatusDetail
+    customer: Customer
+    destination: Address
+    origin: Address | None
+    items: list[Item]
+    promised_delivery_date: date | None
+    placed_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    last_event_at: datetime | None
+    shipments: list[ShipmentOut]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from rumbo.db import SessionDep
+from rumbo.errors import RumboError, error_body
+from rumbo.kit.clock import ClockDep
+from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.public import service
+from rumbo.public.schemas import PublicTracking, VerifyRequest, VerifyResponse
+
+router = APIRouter(prefix="/api/v1/track", tags=["public tracking"])
+
+TokenHeader = Annotated[
+    str | None,
+    Header(alias="X-Tracking-Token", description="The token from /verify, to see full detail."),
+]
+
+
+@router.get(
+    "/{tracking_code}",
+    response_model=PublicTracking,
+    summary="Track an order (no API key)",
+    responses={404: {"description": "Unknown code, or a typo caught by the check character."}},
+)
+def track(
+    tracking_code: str, request: Request, session: SessionDep, token: TokenHeader = None
+) -> PublicTracking:
+    """Milestones, timeline, carrier and promised date. Name, address and items appear
+    only with a valid `X-Tracking-Token` from `/verify`."""
+    order = service.find_order(session, tracking_code)
+    tokens: service.TrackTokens = request.app.state.track_tokens
+    return service.public_tracking(
+        session, order, verified=tokens.is_valid_for(token, order.tracking_code)
+    )
+
+
+@router.post(
+    "/{tracking_code}/verify",
+    response_model=VerifyResponse,
+    summary="Prove ownership with the postal code or e-mail",
+    responses={
+        403: {"description": "The answer does not match."},
+        429: {"description": "Too many wrong answers for this code or from this address."},
+    },
+)
+def verify(
+    tracking_code: str, body: VerifyRequest, request: Request, session: SessionDep, clock: ClockDep
+) -> VerifyResponse | JSONResponse:
+    order = service.find_order(session, tracking_code)
+    per_code: SlidingWindow = request.app.state.verify_limit_code
+    per_client: SlidingWindow = request.app.state.verify_limit_client
+    client = request.client.host if request.client else "unknown"
+    wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
+    if wait > 0:
+        seconds = int(wait) + 1
+        return JSONResponse(
+            error_body(
+                "rate_limited", "Too many wrong answers. Try again later.", {"retry_after": seconds}
+            ),
+            429,
+            headers={"Retry-After": str(seconds)},
+        )
+    if not service.answer_matches(order, body.postal_code, body.email):
+        per_code.hit(order.tracking_code)
+        per_client.hit(client)
+        raise RumboError("That does not match this order.", 403, "verification_failed")
+    tokens: service.TrackTokens = request.app.state.track_tokens
+    token, expires_at = tokens.issue(order.tracking_code, clock.now())
+    return VerifyResponse(token=token, expires_at=expires_at)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field, model_validator
+
+from rumbo.events.status import Status
+from rumbo.kit.schemas import StrictModel
+from rumbo.orders.schemas import Address, Item
+
+
+class PublicPlace(BaseModel):
+    city: str | None
+    state: str | None
+    country: str | None
+
+
+class Milestone(BaseModel):
+    status: Status
+    reached_at: datetime | None = Field(description="null: not reached yet.")
+    place: PublicPlace | None = None
+
+
+class PublicShipment(BaseModel):
+    carrier: str
+    tracking_number: str
+    service: str | None
+    status: Status
+    status_at: datetime | None
+
+
+class PublicEvent(BaseModel):
+    status: Status | None = Field(description="null: an informational update from the carrier.")
+    occurred_at: datetime
+    description: str | None
+    place: PublicPlace | None
+    source: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+class Store(BaseModel):
+    name: str
+    logo_url: str | None
+    accent_color: str | None
+    support_email: str | None
+    support_phone: str | None
+    support_url: str | None
+
+
+class PrivateDetail(BaseModel):
+    """Shown only after the visitor proved they own the order."""
+
+    customer_name: str | None
+    destination: Address
+    items: list[Item]
+
+
+class PublicTracking(BaseModel):
+    tracking_code: str
+    status: Status
+    status_at: datetime | None
+    partially_delivered: bool
+    placed_at: datetime
+    promised_delivery_date: date | None
+    destination: PublicPlace
+    language: str
+    store: Store
+    milestones: list[Milestone]
+    shipments: list[PublicShipment]
+    timeline: list[PublicEvent]
+    verified: bool
+    private: PrivateDetail | None = None
+
+
+class VerifyRequest(StrictModel):
+    postal_code: str | None = Field(None, max_length=20)
+    email: str | None = Field(None, max_length=320)
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> VerifyRequest:
+        if not (self.postal_code or self.email):
+            raise ValueError("send the destination postal_code or the e-mail of the order")
+        return self
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"postal_code": "01310-100"}]},
+    }
+
+
+class VerifyResponse(BaseModel):
+    token: str = Field(description="Send as the X-Tracking-Token header to see the full detail.")
+    expires_at: datetime

@@ -1,0 +1,202 @@
+"""What a shopper may see without an API key, and the privacy gate.
+
+The public view never holds a name, e-mail, phone, street address or items. A
+visitor who proves they own the order (destination postal code or e-mail) gets a
+short-lived signed token that adds them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rumbo.errors import NotFound
+from rumbo.events.status import MILESTONES, RANK, Status
+from rumbo.models import Event, Merchant, Order, Shipment
+from rumbo.orders.codes import CodeError, parse_tracking_code
+from rumbo.orders.schemas import Address, Item
+from rumbo.public.schemas import (
+    Milestone,
+    PrivateDetail,
+    PublicEvent,
+    PublicPlace,
+    PublicShipment,
+    PublicTracking,
+    Store,
+)
+
+_TOKEN_SALT = "rumbo.track.v1"
+
+
+def find_order(session: Session, typed_code: str) -> Order:
+    """The order of a typed tracking code; a 404 that says whether it was a typo."""
+    try:
+        code = parse_tracking_code(typed_code)
+    except CodeError as exc:
+        raise NotFound(str(exc), f"tracking_code_{exc.reason}") from None
+    order = session.scalar(select(Order).where(Order.tracking_code == code))
+    if order is None:
+        raise NotFound("No order has this tracking code.", "tracking_code_unknown")
+    return order
+
+
+def _place(city: str | None, state: str | None, country: str | None) -> PublicPlace | None:
+    if city is None and state is None and country is None:
+        return None
+    return PublicPlace(city=city, state=state, country=country)
+
+
+def public_tracking(session: Session, order: Order, *, verified: bool) -> PublicTracking:
+    merchant = session.get(Merchant, order.merchant_id)
+    assert merchant is not None
+    shipments = list(
+        session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id))
+    )
+    carrier_of = {s.id: s for s in shipments}
+    rows = list(
+        session.execute(
+            select(
+                Event.status,
+                Event.occurred_at,
+                Event.description,
+                Event.city,
+                Event.state,
+                Event.country,
+                Event.source,
+                Event.event_id,
+                Event.shipment_id,
+            ).where(Event.order_id == order.id)
+        )
+    )
+    rows.sort(
+        key=lambda r: (
+            r.occurred_at,
+            RANK[Status(r.status)] if r.status else -1,
+            f"{r.source}:{r.event_id}",
+        )
+    )
+    timeline = []
+    first_reached: dict[Status, Any] = {}
+    for row in rows:
+        shipment = carrier_of.get(row.shipment_id) if row.shipment_id else None
+        status = Status(row.status) if row.status else None
+        timeline.append(
+            PublicEvent(
+                status=status,
+                occurred_at=row.occurred_at,
+                description=row.description,
+                place=_place(row.city, row.state, row.country),
+                source=row.source,
+                carrier=shipment.carrier if shipment else None,
+                tracking_number=shipment.tracking_number if shipment else None,
+            )
+        )
+        if status is not None and status not in first_reached:
+            first_reached[status] = row
+    current = Status(order.status)
+    milestones = []
+    for milestone in MILESTONES:
+        hit = first_reached.get(milestone)
+        # A milestone is reached if an event said so, or if the order is already past it.
+        passed = hit is not None or (
+            RANK[current] > RANK[milestone] and current not in (Status.CANCELLED,)
+        )
+        milestones.append(
+            Milestone(
+                status=milestone,
+                reached_at=hit.occurred_at if hit is not None else None,
+                place=_place(hit.city, hit.state, hit.country) if hit is not None else None,
+            )
+            if passed
+            else Milestone(status=milestone, reached_at=None)
+        )
+    destination = order.destination
+    private = None
+    if verified:
+        private = PrivateDetail(
+            customer_name=order.customer_name,
+            destination=Address.model_validate(destination),
+            items=[Item.model_validate(item) for item in order.items],
+        )
+    return PublicTracking(
+        tracking_code=order.tracking_code,
+        status=current,
+        status_at=order.status_at,
+        partially_delivered=0 < order.shipments_delivered < order.shipments_total,
+        placed_at=order.placed_at,
+        promised_delivery_date=order.promised_delivery_date,
+        destination=PublicPlace(
+            city=destination.get("city"),
+            state=destination.get("state"),
+            country=destination.get("country"),
+        ),
+        language=order.customer_locale,
+        store=Store(
+            name=merchant.name,
+            logo_url=merchant.logo_url,
+            accent_color=merchant.accent_color,
+            support_email=merchant.support_email,
+            support_phone=merchant.support_phone,
+            support_url=merchant.support_url,
+        ),
+        milestones=milestones,
+        shipments=[
+            PublicShipment(
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                service=s.service,
+                status=Status(s.status),
+                status_at=s.status_at,
+            )
+            for s in shipments
+        ],
+        timeline=timeline,
+        verified=verified,
+        private=private,
+    )
+
+
+def _postal(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
+def answer_matches(order: Order, postal_code: str | None, email: str | None) -> bool:
+    """Does the visitor's answer match the order? Compared in constant time."""
+    candidates: list[tuple[str, str]] = []
+    if postal_code:
+        typed = _postal(postal_code)
+        for known in (order.destination.get("postal_code"), order.customer_postal_code):
+            if known:
+                candidates.append((typed, _postal(known)))
+    if email and order.customer_email:
+        candidates.append((email.strip().lower(), order.customer_email.lower()))
+    matched = False
+    for typed, known in candidates:
+        matched |= bool(typed) and hmac.compare_digest(typed.encode(), known.encode())
+    return matched
+
+
+class TrackTokens:
+    """Signed, short-lived proof that the bearer verified one tracking code."""
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=_TOKEN_SALT)
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, code: str, now: datetime) -> tuple[str, datetime]:
+        return self._serializer.dumps({"c": code}), now + timedelta(seconds=self.ttl_seconds)
+
+    def is_valid_for(self, token: str | None, code: str) -> bool:
+        if not token:
+            return False
+        try:
+            data = self._serializer.loads(token, max_age=self.ttl_seconds)
+        except (BadSignature, SignatureExpired):
+            return False
+        return isinstance(data, dict) and data.get("c") == code

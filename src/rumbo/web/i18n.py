@@ -1,0 +1,67 @@
+"""Shopper-facing languages and their gettext catalogues.
+
+Every text a shopper reads lives in standard gettext catalogues under
+``web/locales/<locale>/LC_MESSAGES/<domain>.po`` (extracted with Babel). A compiled
+``.mo`` beside the ``.po`` is used when present and up to date; otherwise the
+``.po`` is compiled in memory, so a source checkout works without a build step.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+
+# Rumbo's languages, as shoppers' locales are written in the API (BCP 47), and the
+# directory each one's catalogues live in (gettext/POSIX form).
+LANGUAGES: tuple[str, ...] = ("pt-BR", "es", "en")
+DEFAULT_LANGUAGE = "en"
+_CATALOGUE_DIR = {"pt-BR": "pt_BR", "es": "es", "en": "en"}
+
+
+def normalize_language(value: str | None) -> str | None:
+    """Map a loose language tag (``pt``, ``pt_br``, ``es-AR``, ``EN-gb``) to one of ours."""
+    if not value:
+        return None
+    tag = value.strip().replace("_", "-").lower()
+    primary = tag.split("-", 1)[0]
+    for language in LANGUAGES:
+        if language.lower() == tag or language.split("-", 1)[0] == primary:
+            return language
+    return None
+
+
+def babel_locale(language: str) -> Locale:
+    return Locale.parse(_CATALOGUE_DIR.get(language, DEFAULT_LANGUAGE))
+
+
+def catalogue_path(language: str, domain: str) -> Path:
+    return LOCALES_DIR / _CATALOGUE_DIR[language] / "LC_MESSAGES" / f"{domain}.po"
+
+
+@lru_cache(maxsize=64)
+def translations(language: str, domain: str = "messages") -> Translations:
+    """The catalogue of ``domain`` in ``language`` (an empty one if it does not exist)."""
+    language = normalize_language(language) or DEFAULT_LANGUAGE
+    po_path = catalogue_path(language, domain)
+    mo_path = po_path.with_suffix(".mo")
+    if mo_path.exists() and (
+        not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime
+    ):
+        with mo_path.open("rb") as fp:
+            return Translations(fp, domain=domain)
+    if not po_path.exists():
+        return Translations(domain=domain)
+    with po_path.open("rb") as fp:
+        catalog = read_po(fp, locale=_CATALOGUE_DIR[language], domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=domain)

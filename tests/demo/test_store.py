@@ -1,0 +1,51 @@
+"""The demo store sends realistic, messy traffic through the public API."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+
+from rumbo.demo.store import DemoStore, plan_order
+from tests.conftest import Tenant
+
+
+def test_plans_are_backdated_so_nothing_happens_in_the_future() -> None:
+    rng = random.Random(1)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    for seq in range(200):
+        plan = plan_order(rng, seq, now, real_now=0.0, speed=3600)
+        events = [r.body for r in plan.releases if r.kind == "event"]
+        assert events, plan.external_id
+        assert all(datetime.fromisoformat(e["occurred_at"]) <= now for e in events)
+        assert datetime.fromisoformat(plan.create["placed_at"]) < now
+
+
+def test_plans_include_exceptions_duplicates_and_split_parcels() -> None:
+    rng = random.Random(2)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    plans = [plan_order(rng, seq, now, 0.0, 3600) for seq in range(300)]
+    statuses = {r.body.get("status") for p in plans for r in p.releases}
+    assert {"delivery_failed", "exception", "cancelled", "delivered"} <= statuses
+    assert any(
+        len({r.body["event_id"] for r in p.releases if r.kind == "event"})
+        < sum(r.kind == "event" for r in p.releases)
+        for p in plans
+    )
+    assert any(sum(r.kind == "shipment" for r in p.releases) == 2 for p in plans)
+
+
+def test_the_demo_store_feeds_the_api_and_orders_progress(
+    client: TestClient, tenant: Tenant
+) -> None:
+    store = DemoStore(client, tenant.api_key, seed=3, orders_per_minute=0)
+    store.seed_orders(12, datetime.now(UTC), real_now=0.0)
+    store.tick(real_now=10**9)  # everything due
+    assert store.sent_events > 40
+    orders = client.get("/api/v1/orders", params={"limit": 50}, headers=tenant.headers).json()[
+        "items"
+    ]
+    assert len(orders) == 12
+    assert {o["status"] for o in orders} <= {"delivered", "cancelled"}
+    assert any(o["shipments"] for o in orders)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rumbo.cli import app
+from rumbo.config import get_settings
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("RUMBO_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def test_migrate_then_create_merchant_prints_id_and_key(sqlite_env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    result = runner.invoke(app, ["merchant", "create", "Loja Aurora"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["merchant_id"] == 1
+    assert data["api_key"].startswith("rk_")
+    second = json.loads(runner.invoke(app, ["merchant", "create", "Tienda Sol"]).output)
+    assert second["merchant_id"] == 2
+    assert second["api_key"] != data["api_key"]
