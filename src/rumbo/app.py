@@ -16,14 +16,14 @@ from rumbo.db import Database
 from rumbo.errors import error_body, install_error_handlers
 from rumbo.events import endpoints as events_endpoints
 from rumbo.events.schemas import EventIn
-from rumbo.events.writer import GroupCommitWriter
+from rumbo.events.writer import IngestWriter
 from rumbo.kit.clock import Clock, SystemClock
 from rumbo.kit.ratelimit import SlidingWindow
 from rumbo.merchants import endpoints as merchant_endpoints
 from rumbo.merchants.service import KeyCache
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
-from rumbo.public.service import TrackTokens
+from rumbo.public.service import PublicViews, TrackTokens
 
 DESCRIPTION = """
 Rumbo follows an order from payment to the door.
@@ -117,10 +117,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock = clock or SystemClock()
     app.state.key_cache = KeyCache()
-    app.state.writer = GroupCommitWriter(db)
+    app.state.writer = IngestWriter(db, clock)
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
+    app.state.public_views = PublicViews()
     app.state.verify_limit_code = SlidingWindow(limit=10, window=15 * 60)
     app.state.verify_limit_client = SlidingWindow(limit=30, window=15 * 60)
 

@@ -56,6 +56,9 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Also run the demo store against this server.")
     ] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off for load tests).")
+    ] = True,
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
@@ -79,6 +82,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            access_log=access_log,
             proxy_headers=True,
         )
     finally:

@@ -9,12 +9,15 @@ PostgreSQL runs the same code and the same migrations.
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from rumbo.config import Settings
@@ -46,7 +49,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) 
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every checkout. Connections are recycled
+    # instead, and a dropped one fails one request rather than slowing all of them.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 
@@ -60,13 +65,50 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        # A 64 MiB page cache and memory-mapped reads: random lookups by tracking
+        # code stay in memory instead of costing a read() per page.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        # Checkpoint the WAL every ~40 MiB instead of ~4 MiB: an order updated many
+        # times is written back to the database file once, with fewer fsyncs.
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("sqlite_immediate", False):
+            _begin_immediate(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def _begin_immediate(dbapi_connection: Any) -> None:
+    """Take SQLite's write lock, retrying every ~millisecond.
+
+    SQLite's own busy handler backs off to 100 ms sleeps, so two processes
+    handing the lock back and forth wait far longer than either holds it.
+    Retrying at a short, jittered interval hands it over within a millisecond.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.0005 + random.random() * 0.001)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
 
 class Database:
@@ -93,6 +135,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A bare connection in one read transaction, for hot read paths that need no ORM."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

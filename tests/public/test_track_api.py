@@ -60,10 +60,11 @@ def test_public_view_has_the_story_and_no_personal_data(client: TestClient, tena
             "status_at": "2026-11-21T12:00:00Z",
         }
     ]
-    reached = {m["status"]: m["reached_at"] for m in body["milestones"]}
-    assert reached["payment_confirmed"] == "2026-11-20T13:30:00Z"
-    assert reached["preparing"] is None or reached["preparing"]  # passed implicitly, no event
-    assert reached["delivered"] is None
+    reached = {m["status"]: (m["reached"], m["reached_at"]) for m in body["milestones"]}
+    assert reached["payment_confirmed"] == (True, "2026-11-20T13:30:00Z")
+    assert reached["preparing"] == (True, None)  # passed without an event saying so
+    assert reached["out_for_delivery"] == (False, None)
+    assert reached["delivered"] == (False, None)
     transit = [m for m in body["milestones"] if m["status"] == "in_transit"][0]
     assert transit["place"] == {"city": "Curitiba", "state": "PR", "country": "BR"}
     assert [e["status"] for e in body["timeline"]] == ["pending", "payment_confirmed", "in_transit"]
@@ -140,3 +141,53 @@ def test_tokens_expire(client: TestClient, tenant: Tenant, app: Any) -> None:
     assert expires_at - app.state.clock.now() == timedelta(seconds=1800)
     tokens.ttl_seconds = -1
     assert tokens.is_valid_for(token, order["tracking_code"]) is False
+
+
+def test_the_public_view_changes_as_soon_as_an_event_arrives(
+    client: TestClient, tenant: Tenant
+) -> None:
+    order = placed(client, tenant)
+    path = f"/api/v1/track/{order['tracking_code']}"
+    assert client.get(path).json()["status"] == "in_transit"
+    assert client.get(path).json()["status"] == "in_transit"  # served again, unchanged
+    client.post(
+        "/api/v1/events",
+        json=event_body(
+            None,
+            carrier="correios",
+            tracking_number="PN987654321BR",
+            status="out_for_delivery",
+            occurred_at="2026-11-22T08:00:00-03:00",
+        ),
+        headers=tenant.headers,
+    )
+    fresh = client.get(path).json()
+    assert fresh["status"] == "out_for_delivery"
+    assert fresh["timeline"][-1]["status"] == "out_for_delivery"
+
+
+def test_an_exception_shows_how_far_the_order_got(client: TestClient, tenant: Tenant) -> None:
+    order = placed(client, tenant)
+    client.post(
+        "/api/v1/events",
+        json=event_body(
+            None,
+            carrier="correios",
+            tracking_number="PN987654321BR",
+            status="delivery_failed",
+            occurred_at="2026-11-22T15:00:00-03:00",
+        ),
+        headers=tenant.headers,
+    )
+    body = client.get(f"/api/v1/track/{order['tracking_code']}").json()
+    assert body["status"] == "delivery_failed"
+    reached = {m["status"]: m["reached"] for m in body["milestones"]}
+    assert reached == {
+        "pending": True,
+        "payment_confirmed": True,
+        "preparing": True,
+        "shipped": True,
+        "in_transit": True,
+        "out_for_delivery": True,
+        "delivered": False,
+    }

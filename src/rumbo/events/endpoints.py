@@ -9,8 +9,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from rumbo.errors import RumboError, error_body, validation_details
 from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
-from rumbo.events.service import IngestOutcome, NormalizedEvent, ingest
-from rumbo.events.writer import GroupCommitWriter
+from rumbo.events.service import IngestOutcome, NormalizedEvent
+from rumbo.events.writer import IngestWriter
 from rumbo.merchants.deps import MerchantDep
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -124,12 +124,9 @@ async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONRespo
         raise RumboError("Send one event object or a list of them.", 422, "validation_error")
     settings = request.app.state.settings
     valid, rejected, is_list = parse_items(payload, settings.max_batch_size)
-    writer: GroupCommitWriter = request.app.state.writer
-    clock = request.app.state.clock
+    writer: IngestWriter = request.app.state.writer
     if valid:
-        outcome: IngestOutcome = await writer.submit(
-            lambda session: ingest(session, merchant_id, valid, clock.now()), size=len(valid)
-        )
+        outcome = await writer.submit(merchant_id, valid)
     else:
         outcome = IngestOutcome()
     results = sorted([*outcome.results, *rejected.values()], key=lambda r: r.index)

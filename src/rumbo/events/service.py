@@ -10,14 +10,13 @@ stored maxima (see ``rumbo.events.status``).
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, any_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -83,8 +82,98 @@ def _reject(index: int, event: NormalizedEvent, code: str, message: str) -> Even
     )
 
 
-def _dialect_insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+def _among(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter, so the
+    statement text is the same for every batch and psycopg converts it once."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+# Column -> PostgreSQL array type, for set-based writes through unnest().
+_EVENT_COLUMNS = {
+    "merchant_id": "int[]",
+    "order_id": "int[]",
+    "shipment_id": "int[]",
+    "source": "text[]",
+    "event_id": "text[]",
+    "status": "text[]",
+    "occurred_at": "timestamptz[]",
+    "received_at": "timestamptz[]",
+    "code": "text[]",
+    "description": "text[]",
+    "city": "text[]",
+    "state": "text[]",
+    "country": "text[]",
+    "lat": "float8[]",
+    "lon": "float8[]",
+    "raw": "text[]",
+}
+_KEY_COLUMNS = {
+    "own_status": "text[]",
+    "own_status_at": "timestamptz[]",
+    "own_status_tiebreak": "text[]",
+    "status": "text[]",
+    "status_at": "timestamptz[]",
+}
+_ORDER_COLUMNS = _KEY_COLUMNS | {
+    "version": "int[]",
+    "shipments_total": "int[]",
+    "shipments_delivered": "int[]",
+    "last_event_at": "timestamptz[]",
+    "updated_at": "timestamptz[]",
+}
+
+
+def _unnest(columns: dict[str, str]) -> str:
+    # %b: binary parameters (text arrays in text format are escaped element by element).
+    return "unnest(" + ", ".join(f"%b::{kind}" for kind in columns.values()) + ")"
+
+
+def _arrays(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[list[Any]]:
+    return [[row[name] for row in rows] for name in columns]
+
+
+# One statement per batch whatever its size, with one array parameter per column:
+# PostgreSQL plans it once and does the work set-based.
+_PG_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) SELECT * FROM {_unnest(_EVENT_COLUMNS)}"
+    " ON CONFLICT (merchant_id, source, event_id) DO NOTHING RETURNING id, source, event_id"
+)
+
+
+def _pg_update(table: str, columns: dict[str, str]) -> str:
+    names = ", ".join(columns)
+    assignments = ", ".join(f"{name} = u.{name}" for name in columns)
+    return (
+        f"UPDATE {table} AS t SET {assignments} FROM {_unnest({'row_id': 'int[]'} | columns)}"
+        f" AS u(row_id, {names}) WHERE t.id = u.row_id"
+    )
+
+
+_PG_UPDATE_ORDERS = _pg_update("orders", _ORDER_COLUMNS)
+_PG_UPDATE_SHIPMENTS = _pg_update("shipments", _KEY_COLUMNS)
+
+
+def _driver(conn: Connection) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
+
+
+def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert what is new; a repeat of a stored (source, event_id) is skipped. Returns the
+    ids of the rows this call inserted."""
+    if conn.dialect.name == "postgresql":
+        with _driver(conn).cursor() as cur:
+            cur.execute(_PG_INSERT_EVENTS, _arrays(rows, _EVENT_COLUMNS))
+            return {(source, event_id): pk for pk, source, event_id in cur.fetchall()}
+    stmt = (
+        sqlite.insert(Event)
+        .on_conflict_do_nothing(index_elements=["merchant_id", "source", "event_id"])
+        .returning(Event.id, Event.source, Event.event_id)
+    )
+    return {(row.source, row.event_id): row.id for row in conn.execute(stmt, rows)}
 
 
 def key_of(status: str | None, at: datetime | None, tiebreak: str | None) -> StatusKey | None:
@@ -104,60 +193,107 @@ def _pick_shipment(candidates: list[Any], occurred_at: datetime) -> Any | None:
     return before[-1] if before else ordered[0]
 
 
+# What ingestion needs to know of an order to fold new keys into its status.
+_ORDER_STATE = (
+    Order.id,
+    Order.version,
+    Order.status,
+    Order.status_at,
+    Order.own_status,
+    Order.own_status_at,
+    Order.own_status_tiebreak,
+    Order.last_event_at,
+    Order.shipments_total,
+)
+
+
+def _order_state(conn: Connection, *where: Any, lock: bool) -> list[Any]:
+    stmt = select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id).where(
+        *where
+    )
+    if lock:
+        # FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
+        # foreign keys of concurrently inserted events take on the same orders.
+        stmt = stmt.order_by(Order.id).with_for_update(key_share=True)
+    return list(conn.execute(stmt))
+
+
 class _Targets:
-    """Looks up, in a few queries per batch, the order or shipment each event names."""
+    """Looks up, in a few queries per batch, the order or shipment each event names,
+    with the state of those orders."""
 
     def __init__(self, conn: Connection, merchant_id: int, events: Sequence[NormalizedEvent]):
         self.conn = conn
         self.merchant_id = merchant_id
+        self.orders: dict[int, Any] = {}
         self.by_code: dict[str, int] = {}
         self.by_external: dict[str, int] = {}
+        self.codes: dict[str, str | CodeError] = {}
         self.shipments: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        codes = {e.tracking_code for e in events if e.tracking_code}
+        for event in events:
+            typed = event.tracking_code
+            if typed is not None and typed not in self.codes:
+                try:
+                    self.codes[typed] = parse_tracking_code(typed)
+                except CodeError as exc:
+                    self.codes[typed] = exc
+        valid = sorted({code for code in self.codes.values() if isinstance(code, str)})
         externals = sorted({e.external_id for e in events if e.external_id})
         numbers = sorted({e.tracking_number for e in events if e.tracking_number})
-        parsed = set()
-        for code in codes:
-            with contextlib.suppress(CodeError):
-                parsed.add(parse_tracking_code(code))
-        for chunk in _chunks(sorted(parsed)):
-            rows = conn.execute(
-                select(Order.id, Order.tracking_code).where(
-                    Order.merchant_id == merchant_id, Order.tracking_code.in_(chunk)
-                )
-            )
-            self.by_code.update({row.tracking_code: row.id for row in rows})
+        for chunk in _chunks(valid):
+            # Codes are unique across merchants: look them up by code alone (SQLite's
+            # planner would otherwise scan the merchant's orders) and check the owner.
+            self._remember(_among(conn, Order.tracking_code, chunk))
         for chunk in _chunks(externals):
+            self._remember(Order.merchant_id == merchant_id, _among(conn, Order.external_id, chunk))
+        for chunk in _chunks(numbers):
             rows = conn.execute(
-                select(Order.id, Order.external_id).where(
-                    Order.merchant_id == merchant_id, Order.external_id.in_(chunk)
+                select(
+                    Shipment.id,
+                    Shipment.order_id,
+                    Shipment.carrier,
+                    Shipment.tracking_number,
+                    Shipment.created_at,
+                ).where(
+                    Shipment.merchant_id == merchant_id,
+                    _among(conn, Shipment.tracking_number, chunk),
                 )
             )
-            self.by_external.update({row.external_id: row.id for row in rows})
-        for chunk in _chunks(numbers):
-            self._load_shipments(
-                Shipment.merchant_id == merchant_id, Shipment.tracking_number.in_(chunk)
-            )
+            for row in rows:
+                self.shipments[(row.carrier, row.tracking_number)].append(row)
 
-    def _load_shipments(self, *where: Any) -> None:
-        rows = self.conn.execute(
-            select(
-                Shipment.id,
-                Shipment.order_id,
-                Shipment.carrier,
-                Shipment.tracking_number,
-                Shipment.created_at,
-            ).where(*where)
-        )
-        for row in rows:
-            self.shipments[(row.carrier, row.tracking_number)].append(row)
+    def _remember(self, *where: Any) -> None:
+        for row in _order_state(self.conn, *where, lock=False):
+            if row.merchant_id != self.merchant_id:
+                continue
+            self.orders[row.id] = row
+            self.by_code[row.tracking_code] = row.id
+            self.by_external[row.external_id] = row.id
+
+    def lock(self, order_ids: list[int]) -> dict[int, Any]:
+        """The state of ``order_ids``, locked in id order where the database has row locks
+        (SQLite's write transaction already excludes every other writer)."""
+        if self.conn.dialect.name == "sqlite":
+            missing = [oid for oid in order_ids if oid not in self.orders]
+            for chunk in _chunks(missing):
+                self._remember(Order.id.in_(chunk))
+            return {oid: self.orders[oid] for oid in order_ids}
+        locked: dict[int, Any] = {}
+        for chunk in _chunks(order_ids):
+            locked.update(
+                {
+                    row.id: row
+                    for row in _order_state(
+                        self.conn, _among(self.conn, Order.id, chunk), lock=True
+                    )
+                }
+            )
+        return locked
 
     def order_of(self, event: NormalizedEvent) -> int | None | CodeError:
         if event.tracking_code is not None:
-            try:
-                return self.by_code.get(parse_tracking_code(event.tracking_code))
-            except CodeError as exc:
-                return exc
+            code = self.codes[event.tracking_code]
+            return code if isinstance(code, CodeError) else self.by_code.get(code)
         if event.external_id is not None:
             return self.by_external.get(event.external_id)
         return None
@@ -232,26 +368,7 @@ def ingest(
         return _finish(outcome, events, results, repeats)
 
     # 2. Lock the orders touched, in id order (PostgreSQL; SQLite's writer lock is global).
-    order_ids = sorted({order_id for _, _, order_id, _ in resolved})
-    orders: dict[int, Any] = {}
-    for chunk in _chunks(order_ids):
-        stmt = (
-            select(
-                Order.id,
-                Order.status,
-                Order.status_at,
-                Order.own_status,
-                Order.own_status_at,
-                Order.own_status_tiebreak,
-                Order.last_event_at,
-                Order.shipments_total,
-                Order.shipments_delivered,
-            )
-            .where(Order.id.in_(chunk))
-            .order_by(Order.id)
-            .with_for_update(key_share=True)
-        )
-        orders.update({row.id: row for row in conn.execute(stmt)})
+    orders = targets.lock(sorted({order_id for _, _, order_id, _ in resolved}))
 
     # 3. Parcels first seen in this batch.
     if new_shipments:
@@ -307,12 +424,7 @@ def ingest(
         }
         for _, event, order_id, shipment_id in resolved
     ]
-    stmt = (
-        _dialect_insert(conn)(Event)
-        .on_conflict_do_nothing(index_elements=["merchant_id", "source", "event_id"])
-        .returning(Event.id, Event.source, Event.event_id)
-    )
-    inserted = {(row.source, row.event_id): row.id for row in conn.execute(stmt, rows)}
+    inserted = _insert_events(conn, rows)
     repeated = [
         (e.source, e.event_id) for _, e, _, _ in resolved if (e.source, e.event_id) not in inserted
     ]
@@ -357,7 +469,14 @@ def ingest(
     touched = sorted(set(last_event))
     if touched:
         outcome.changes = _apply_keys(
-            session, orders, touched, order_keys, shipment_keys, last_event, now
+            session,
+            orders,
+            touched,
+            order_keys,
+            shipment_keys,
+            last_event,
+            now,
+            new_parcels=frozenset(order_id for order_id, _, _ in new_shipments),
         )
     return _finish(outcome, events, results, repeats)
 
@@ -382,6 +501,32 @@ def _finish(
     return outcome
 
 
+_ORDERS = cast(Table, Order.__table__)
+_SHIPMENTS = cast(Table, Shipment.__table__)
+_KEY_VALUES: dict[str, Any] = {
+    "own_status": bindparam("own_status"),
+    "own_status_at": bindparam("own_status_at"),
+    "own_status_tiebreak": bindparam("own_status_tiebreak"),
+    "status": bindparam("status"),
+    "status_at": bindparam("status_at"),
+}
+_UPDATE_ORDER = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("row_id"))
+    .values(
+        **_KEY_VALUES,
+        version=bindparam("version"),
+        shipments_total=bindparam("shipments_total"),
+        shipments_delivered=bindparam("shipments_delivered"),
+        last_event_at=bindparam("last_event_at"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_UPDATE_SHIPMENT = (
+    update(_SHIPMENTS).where(_SHIPMENTS.c.id == bindparam("row_id")).values(**_KEY_VALUES)
+)
+
+
 def _apply_keys(
     session: Session,
     orders: dict[int, Any],
@@ -392,15 +537,20 @@ def _apply_keys(
     now: datetime,
     *,
     replace: bool = False,
+    new_parcels: frozenset[int] = frozenset(),
 ) -> list[StatusChange]:
     """Write new maxima and derived statuses for ``order_ids`` and their shipments.
 
     With ``replace`` the given keys are the complete truth (a re-derivation from
-    scratch); otherwise they are folded into what is stored.
+    scratch); otherwise they are folded into what is stored. Every touched order's
+    ``version`` goes up: its public view changed.
     """
     conn = session.connection()
     shipments_by_order: dict[int, list[Any]] = defaultdict(list)
-    for chunk in _chunks(order_ids):
+    with_parcels = [
+        oid for oid in order_ids if orders[oid].shipments_total > 0 or oid in new_parcels or replace
+    ]
+    for chunk in _chunks(with_parcels):
         for row in conn.execute(
             select(
                 Shipment.id,
@@ -411,7 +561,7 @@ def _apply_keys(
                 Shipment.own_status_at,
                 Shipment.own_status_tiebreak,
             )
-            .where(Shipment.order_id.in_(chunk))
+            .where(_among(conn, Shipment.order_id, chunk))
             .order_by(Shipment.id)
         ):
             shipments_by_order[row.order_id].append(row)
@@ -443,19 +593,16 @@ def _apply_keys(
                 or status.value != ship.status
                 or at != ship.status_at
             ):
-                shipment_updates.append(
-                    _key_columns(ship.id, mine) | {"status": status.value, "status_at": at}
-                )
+                shipment_updates.append(_key_columns(ship.id, mine, status, at))
         derived = derive_order_status(own, ship_own)
         if replace:
             last = last_event.get(order_id)
         else:
             last = max(filter(None, (row.last_event_at, last_event.get(order_id))), default=None)
         order_updates.append(
-            _key_columns(order_id, own)
+            _key_columns(order_id, own, derived.status, derived.at)
             | {
-                "status": derived.status.value,
-                "status_at": derived.at,
+                "version": row.version + 1,
                 "shipments_total": derived.shipments_total,
                 "shipments_delivered": derived.shipments_delivered,
                 "last_event_at": last,
@@ -464,19 +611,39 @@ def _apply_keys(
         )
         if derived.status.value != row.status:
             changes.append(StatusChange(order_id, Status(row.status), derived.status, derived.at))
+    if conn.dialect.name == "postgresql":
+        with _driver(conn).cursor() as cur:
+            if shipment_updates:
+                cur.execute(
+                    _PG_UPDATE_SHIPMENTS,
+                    [
+                        [u["row_id"] for u in shipment_updates],
+                        *_arrays(shipment_updates, _KEY_COLUMNS),
+                    ],
+                )
+            if order_updates:
+                cur.execute(
+                    _PG_UPDATE_ORDERS,
+                    [[u["row_id"] for u in order_updates], *_arrays(order_updates, _ORDER_COLUMNS)],
+                )
+        return changes
     if shipment_updates:
-        session.execute(update(Shipment), shipment_updates)
+        conn.execute(_UPDATE_SHIPMENT, shipment_updates)
     if order_updates:
-        session.execute(update(Order), order_updates)
+        conn.execute(_UPDATE_ORDER, order_updates)
     return changes
 
 
-def _key_columns(row_id: int, key: StatusKey | None) -> dict[str, Any]:
+def _key_columns(
+    row_id: int, key: StatusKey | None, status: Status, at: datetime | None
+) -> dict[str, Any]:
     return {
-        "id": row_id,
+        "row_id": row_id,
         "own_status": key.status.value if key else None,
         "own_status_at": key.occurred_at if key else None,
         "own_status_tiebreak": key.tiebreak if key else None,
+        "status": status.value,
+        "status_at": at,
     }
 
 
@@ -493,7 +660,7 @@ def rederive(session: Session, order_ids: Sequence[int], now: datetime) -> list[
     last_event: dict[int, datetime] = {}
     for chunk in _chunks(sorted(order_ids)):
         for row in conn.execute(
-            select(Order.id, Order.status, Order.status_at, Order.last_event_at)
+            select(*_ORDER_STATE)
             .where(Order.id.in_(chunk))
             .order_by(Order.id)
             .with_for_update(key_share=True)

@@ -46,6 +46,8 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # Bumped on every change a shopper could see: caches compare it to know they are fresh.
+    version: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(32))
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipments_total: Mapped[int] = mapped_column(default=0)

@@ -17,9 +17,7 @@ class Shipment(Base):
     """
 
     __tablename__ = "shipments"
-    __table_args__ = (
-        Index("ix_shipments_carrier_number", "merchant_id", "carrier", "tracking_number"),
-    )
+    __table_args__ = (Index("ix_shipments_number", "merchant_id", "tracking_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))

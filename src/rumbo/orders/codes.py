@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -52,9 +53,13 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch not in " -_.\t").translate(_READ_AS)
 
 
+_CANONICAL = re.compile(f"[{ALPHABET}]{{{LENGTH}}}")
+
+
 def parse_tracking_code(text: str) -> str:
     """The canonical code typed as ``text``, or :class:`CodeError` saying what is wrong."""
-    code = normalize(text)
+    # Integrations send codes exactly as issued: skip normalising those.
+    code = text if _CANONICAL.fullmatch(text) else normalize(text)
     if len(code) != LENGTH:
         raise CodeError(
             "wrong_length", f"A tracking code has {LENGTH} characters; this one has {len(code)}."

@@ -72,6 +72,7 @@ def create_order(
         placed_at=placed_at,
         created_at=now,
         updated_at=now,
+        version=1,
         status=Status.PENDING.value,
         shipments_total=0,
         shipments_delivered=0,

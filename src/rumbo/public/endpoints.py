@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from rumbo.db import SessionDep
+from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError, error_body
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.ratelimit import SlidingWindow
@@ -26,16 +27,20 @@ TokenHeader = Annotated[
     summary="Track an order (no API key)",
     responses={404: {"description": "Unknown code, or a typo caught by the check character."}},
 )
-def track(
-    tracking_code: str, request: Request, session: SessionDep, token: TokenHeader = None
-) -> PublicTracking:
+async def track(tracking_code: str, request: Request, token: TokenHeader = None) -> Response:
     """Milestones, timeline, carrier and promised date. Name, address and items appear
     only with a valid `X-Tracking-Token` from `/verify`."""
-    order = service.find_order(session, tracking_code)
+    # The hottest public path: all database work in one trip to a worker thread, on
+    # a bare connection, and a cached rendering sent as it is.
+    db: Database = request.app.state.db
+    views: service.PublicViews = request.app.state.public_views
     tokens: service.TrackTokens = request.app.state.track_tokens
-    return service.public_tracking(
-        session, order, verified=tokens.is_valid_for(token, order.tracking_code)
-    )
+
+    def render() -> bytes:
+        with db.reader() as conn:
+            return views.render(conn, tracking_code, tokens, token)
+
+    return Response(await run_in_threadpool(render), media_type="application/json")
 
 
 @router.post(

@@ -17,7 +17,10 @@ class PublicPlace(BaseModel):
 
 class Milestone(BaseModel):
     status: Status
-    reached_at: datetime | None = Field(description="null: not reached yet.")
+    reached: bool = Field(description="The order got here (or past it).")
+    reached_at: datetime | None = Field(
+        description="When an event said so; null if not reached, or passed without an event."
+    )
     place: PublicPlace | None = None
 
 

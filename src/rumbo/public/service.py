@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hmac
 import re
+import threading
+import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from rumbo.errors import NotFound
-from rumbo.events.status import MILESTONES, RANK, Status
+from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, Status
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import Address, Item
@@ -52,28 +55,67 @@ def _place(city: str | None, state: str | None, country: str | None) -> PublicPl
     return PublicPlace(city=city, state=state, country=country)
 
 
-def public_tracking(session: Session, order: Order, *, verified: bool) -> PublicTracking:
-    merchant = session.get(Merchant, order.merchant_id)
-    assert merchant is not None
-    shipments = list(
-        session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id))
+# Enough to tell whether a cached rendering is still current.
+_VERSION_OF = select(Order.version).where(Order.tracking_code == bindparam("code"))
+
+# Everything the public view needs of the order and its store, in one row.
+_VIEW = (
+    select(
+        Order.id,
+        Order.version,
+        Order.tracking_code,
+        Order.status,
+        Order.status_at,
+        Order.shipments_total,
+        Order.shipments_delivered,
+        Order.placed_at,
+        Order.promised_delivery_date,
+        Order.destination,
+        Order.customer_locale,
+        Order.customer_name,
+        Order.items,
+        Merchant.name.label("store_name"),
+        Merchant.logo_url,
+        Merchant.accent_color,
+        Merchant.support_email,
+        Merchant.support_phone,
+        Merchant.support_url,
     )
-    carrier_of = {s.id: s for s in shipments}
-    rows = list(
-        session.execute(
-            select(
-                Event.status,
-                Event.occurred_at,
-                Event.description,
-                Event.city,
-                Event.state,
-                Event.country,
-                Event.source,
-                Event.event_id,
-                Event.shipment_id,
-            ).where(Event.order_id == order.id)
-        )
+    .join(Merchant, Merchant.id == Order.merchant_id)
+    .where(Order.tracking_code == bindparam("code"))
+)
+_SHIPMENTS = (
+    select(
+        Shipment.id,
+        Shipment.carrier,
+        Shipment.tracking_number,
+        Shipment.service,
+        Shipment.status,
+        Shipment.status_at,
     )
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(Shipment.id)
+)
+_EVENTS = select(
+    Event.status,
+    Event.occurred_at,
+    Event.description,
+    Event.city,
+    Event.state,
+    Event.country,
+    Event.source,
+    Event.event_id,
+    Event.shipment_id,
+).where(Event.order_id == bindparam("order_id"))
+
+
+def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTracking:
+    """The shopper's view of ``order`` (a row of ``_VIEW``); personal data only if ``verified``."""
+    shipments = (
+        list(conn.execute(_SHIPMENTS, {"order_id": order.id})) if order.shipments_total else []
+    )
+    parcel_of = {s.id: s for s in shipments}
+    rows = list(conn.execute(_EVENTS, {"order_id": order.id}))
     rows.sort(
         key=lambda r: (
             r.occurred_at,
@@ -84,7 +126,7 @@ def public_tracking(session: Session, order: Order, *, verified: bool) -> Public
     timeline = []
     first_reached: dict[Status, Any] = {}
     for row in rows:
-        shipment = carrier_of.get(row.shipment_id) if row.shipment_id else None
+        shipment = parcel_of.get(row.shipment_id) if row.shipment_id else None
         status = Status(row.status) if row.status else None
         timeline.append(
             PublicEvent(
@@ -100,22 +142,24 @@ def public_tracking(session: Session, order: Order, *, verified: bool) -> Public
         if status is not None and status not in first_reached:
             first_reached[status] = row
     current = Status(order.status)
+    # How far along the happy path the order is; after a cancellation or a return,
+    # the furthest milestone an event reported.
+    if current in MILESTONES or current in EXCEPTIONS:
+        progress = RANK[current]
+    else:
+        progress = max((RANK[s] for s in first_reached if s in MILESTONES), default=0)
     milestones = []
     for milestone in MILESTONES:
         hit = first_reached.get(milestone)
-        # A milestone is reached if an event said so, or if the order is already past it.
-        passed = hit is not None or (
-            RANK[current] > RANK[milestone] and current not in (Status.CANCELLED,)
-        )
-        milestones.append(
-            Milestone(
-                status=milestone,
-                reached_at=hit.occurred_at if hit is not None else None,
-                place=_place(hit.city, hit.state, hit.country) if hit is not None else None,
+        if hit is not None:
+            place = _place(hit.city, hit.state, hit.country)
+            milestones.append(
+                Milestone(status=milestone, reached=True, reached_at=hit.occurred_at, place=place)
             )
-            if passed
-            else Milestone(status=milestone, reached_at=None)
-        )
+        else:
+            # Passed without an event saying so (no warehouse integration, say).
+            reached = RANK[milestone] <= progress
+            milestones.append(Milestone(status=milestone, reached=reached, reached_at=None))
     destination = order.destination
     private = None
     if verified:
@@ -138,12 +182,12 @@ def public_tracking(session: Session, order: Order, *, verified: bool) -> Public
         ),
         language=order.customer_locale,
         store=Store(
-            name=merchant.name,
-            logo_url=merchant.logo_url,
-            accent_color=merchant.accent_color,
-            support_email=merchant.support_email,
-            support_phone=merchant.support_phone,
-            support_url=merchant.support_url,
+            name=order.store_name,
+            logo_url=order.logo_url,
+            accent_color=order.accent_color,
+            support_email=order.support_email,
+            support_phone=order.support_phone,
+            support_url=order.support_url,
         ),
         milestones=milestones,
         shipments=[
@@ -160,6 +204,55 @@ def public_tracking(session: Session, order: Order, *, verified: bool) -> Public
         verified=verified,
         private=private,
     )
+
+
+class PublicViews:
+    """Renders the public view of an order, reusing the last rendering while the
+    order's ``version`` is unchanged.
+
+    Entries also expire after ``ttl`` seconds, so a change of the store's branding
+    shows within that time; the verified view (with personal data) is never cached.
+    """
+
+    def __init__(self, max_entries: int = 20_000, ttl: float = 30.0) -> None:
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[int, float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(
+        self, conn: Connection, typed_code: str, tokens: TrackTokens, token: str | None
+    ) -> bytes:
+        try:
+            code = parse_tracking_code(typed_code)
+        except CodeError as exc:
+            raise NotFound(str(exc), f"tracking_code_{exc.reason}") from None
+        verified = tokens.is_valid_for(token, code)
+        now = time.monotonic()
+        if not verified:
+            current = conn.execute(_VERSION_OF, {"code": code}).first()
+            with self._lock:
+                hit = self._entries.get(code)
+                if (
+                    current is not None
+                    and hit is not None
+                    and hit[0] == current.version
+                    and hit[1] > now
+                ):
+                    self._entries.move_to_end(code)
+                    return hit[2]
+        order = conn.execute(_VIEW, {"code": code}).first()
+        if order is None:
+            raise NotFound("No order has this tracking code.", "tracking_code_unknown")
+        if verified:
+            return public_tracking(conn, order, verified=True).model_dump_json().encode()
+        body = public_tracking(conn, order, verified=False).model_dump_json().encode()
+        with self._lock:
+            self._entries[code] = (order.version, now + self.ttl, body)
+            self._entries.move_to_end(code)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return body
 
 
 def _postal(value: str) -> str:

@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("placed_at", rumbo.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", rumbo.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", rumbo.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("status_at", rumbo.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("shipments_total", sa.Integer(), nullable=False),
@@ -129,8 +130,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_shipments_carrier_number",
-            ["merchant_id", "carrier", "tracking_number"],
+            "ix_shipments_number",
+            ["merchant_id", "tracking_number"],
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_shipments_order_id"), ["order_id"], unique=False)
@@ -188,7 +189,7 @@ def downgrade() -> None:
     op.drop_table("events")
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shipments_order_id"))
-        batch_op.drop_index("ix_shipments_carrier_number")
+        batch_op.drop_index("ix_shipments_number")
 
     op.drop_table("shipments")
     with op.batch_alter_table("orders", schema=None) as batch_op:
