@@ -353,9 +353,12 @@ def raw_limit(target: Target, bodies: list[bytes]) -> dict[str, float]:
                 )
             )
     columns = ", ".join(
-        "merchant_id order_id shipment_id source event_id status occurred_at received_at"
-        " code description city state country lat lon raw".split()
-    )
+        [
+            "merchant_id", "order_id", "shipment_id", "source", "event_id", "status",
+            "occurred_at", "received_at", "code", "description", "city", "state",
+            "country", "lat", "lon", "raw",
+        ]
+    )  # fmt: skip
     result: dict[str, float] = {"rows": len(rows)}
     if target.kind == "sqlite":
         t0 = time.perf_counter()
