@@ -1,0 +1,290 @@
+"""What is known about an order at a given moment, as numbers a model can read.
+
+The one rule: a feature computed "at" a moment uses only what had happened *before*
+that moment. The order's own later milestones are invisible (a snapshot taken while
+the order is being prepared does not know when it will ship), and the recent
+behaviour of sellers, lanes and carriers comes from a :class:`HistoryIndex` that
+answers "the last K values known strictly before t" — an order completed one second
+after the prediction moment does not count. That is where leakage usually hides, and
+``tests/eta/test_features.py`` checks it.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from rumbo.eta.brazil import UF_CODE, days_off_ahead, is_peak_season
+from rumbo.eta.history import OrderHistory
+from rumbo.events.status import Status
+
+DAY = 86400.0
+NAN = math.nan
+# Durations are clipped before averaging so one parcel lost for a year does not
+# dominate a seller's or a lane's recent mean.
+CLIP_DAYS = 60.0
+WINDOW_GLOBAL = 100
+WINDOW_GLOBAL_LONG = 400
+WINDOW_KEY = 30
+
+
+class Stage(StrEnum):
+    """How far an order has got when we predict: the three moments Olist records."""
+
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+
+
+STAGE_CODE: dict[Stage, int] = {Stage.PLACED: 0, Stage.PAID: 1, Stage.SHIPPED: 2}
+
+
+def stage_of(status: Status) -> Stage | None:
+    """The prediction stage for a canonical status; ``None`` once the order has ended."""
+    if status is Status.PENDING:
+        return Stage.PLACED
+    if status in (Status.PAYMENT_CONFIRMED, Status.PREPARING):
+        return Stage.PAID
+    if status in (Status.DELIVERED, Status.RETURNED, Status.CANCELLED):
+        return None
+    return Stage.SHIPPED  # shipped, in transit, out for delivery, or an exception on the way
+
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "stage",
+    "origin_state",
+    "destination_state",
+    "distance_km",
+    "freight",
+    "price",
+    "item_count",
+    "weekday",
+    "hour",
+    "month",
+    "peak_season",
+    "days_off_next_7",
+    "promised_days",
+    "elapsed_in_stage_days",
+    "since_purchase_days",
+    "approval_days",
+    "handling_days",
+    "seller_handling_recent",
+    "seller_orders_recent",
+    "lane_transit_recent",
+    "lane_orders_recent",
+    "carrier_lane_transit_recent",
+    "destination_transit_recent",
+    "handling_recent",
+    "transit_recent",
+    "transit_recent_long",
+    "total_recent",
+    "promise_slack_recent",
+)
+# Indices of the categorical columns (state codes), for HistGradientBoosting.
+CATEGORICAL: tuple[int, ...] = (1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An order seen at ``at``: its features then, and (for history) what happened next."""
+
+    order_id: str
+    stage: Stage
+    at: datetime
+    features: tuple[float, ...]
+    purchased_at: datetime
+    promised_at: datetime | None
+    delivered_at: datetime | None = None
+
+    @property
+    def remaining_days(self) -> float | None:
+        """Days from ``at`` to delivery — the training target; ``None`` if not delivered."""
+        if self.delivered_at is None:
+            return None
+        return (self.delivered_at - self.at).total_seconds() / DAY
+
+
+class _Series:
+    """Values keyed by the moment they became known, with prefix sums for window means."""
+
+    __slots__ = ("times", "sums")
+
+    def __init__(self, points: list[tuple[float, float]]) -> None:
+        points.sort()
+        self.times = [t for t, _ in points]
+        self.sums = [0.0]
+        for _, v in points:
+            self.sums.append(self.sums[-1] + v)
+
+    def window(self, before: float, size: int) -> tuple[float, int]:
+        """Mean of the last ``size`` values known strictly before ``before``, and the count."""
+        end = bisect_left(self.times, before)
+        start = max(0, end - size)
+        n = end - start
+        return ((self.sums[end] - self.sums[start]) / n if n else NAN), n
+
+
+def _days(a: datetime, b: datetime) -> float:
+    return (b - a).total_seconds() / DAY
+
+
+def _clip(days: float) -> float:
+    return min(max(days, 0.0), CLIP_DAYS)
+
+
+class HistoryIndex:
+    """Recent handling and transit times, by seller, lane, carrier and overall, over time."""
+
+    def __init__(self, histories: Iterable[OrderHistory]) -> None:
+        points: dict[str, list[tuple[float, float]]] = {}
+
+        def add(key: str, known_at: datetime, value: float) -> None:
+            points.setdefault(key, []).append((known_at.timestamp(), _clip(value)))
+
+        for h in histories:
+            ready = h.approved_at or h.purchased_at
+            if h.shipped_at is not None:
+                handling = _days(ready, h.shipped_at)
+                add("handling", h.shipped_at, handling)
+                if h.seller_id is not None:
+                    add(f"handling|{h.seller_id}", h.shipped_at, handling)
+            if h.delivered_at is None:
+                continue
+            add("total", h.delivered_at, _days(h.purchased_at, h.delivered_at))
+            if h.promised_at is not None:
+                # Signed, not clipped: negative slack is a broken promise.
+                points.setdefault("slack", []).append(
+                    (
+                        h.delivered_at.timestamp(),
+                        max(-CLIP_DAYS, min(CLIP_DAYS, _days(h.delivered_at, h.promised_at))),
+                    )
+                )
+            if h.shipped_at is None:
+                continue
+            transit = _days(h.shipped_at, h.delivered_at)
+            add("transit", h.delivered_at, transit)
+            if h.lane is not None:
+                add(f"transit|{h.lane}", h.delivered_at, transit)
+                if h.carrier is not None:
+                    add(f"transit|{h.carrier}|{h.lane}", h.delivered_at, transit)
+            if h.customer_state is not None:
+                add(f"transit|>{h.customer_state}", h.delivered_at, transit)
+        self._series = {key: _Series(p) for key, p in points.items()}
+
+    def recent(self, key: str, before: datetime, size: int = WINDOW_KEY) -> tuple[float, int]:
+        """Mean of the last ``size`` values of ``key`` known strictly before ``before``."""
+        series = self._series.get(key)
+        if series is None:
+            return NAN, 0
+        return series.window(before.timestamp(), size)
+
+
+def _num(value: float | None) -> float:
+    return NAN if value is None else float(value)
+
+
+def stage_at(order: OrderHistory, at: datetime) -> tuple[Stage, datetime]:
+    """The order's stage at ``at`` and when it entered it, from timestamps up to ``at``."""
+    if order.shipped_at is not None and order.shipped_at <= at:
+        return Stage.SHIPPED, order.shipped_at
+    if order.approved_at is not None and order.approved_at <= at:
+        return Stage.PAID, order.approved_at
+    return Stage.PLACED, order.purchased_at
+
+
+def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snapshot:
+    """The order as known at ``at``: never reads a timestamp of the order later than ``at``.
+
+    ``delivered_at`` is carried on the snapshot (as the training target) only when the
+    delivery had happened; it is never an input to a feature.
+    """
+    stage, entered = stage_at(order, at)
+    approved = order.approved_at if order.approved_at and order.approved_at <= at else None
+    shipped = order.shipped_at if stage is Stage.SHIPPED else None
+    lane = order.lane
+    seller = order.seller_id
+    seller_h, seller_n = index.recent(f"handling|{seller}", at) if seller is not None else (NAN, 0)
+    lane_t, lane_n = index.recent(f"transit|{lane}", at) if lane is not None else (NAN, 0)
+    carrier_t = (
+        index.recent(f"transit|{order.carrier}|{lane}", at)[0]
+        if lane is not None and order.carrier is not None
+        else NAN
+    )
+    dest_t = (
+        index.recent(f"transit|>{order.customer_state}", at)[0]
+        if order.customer_state is not None
+        else NAN
+    )
+    day = at.date()
+    features = (
+        float(STAGE_CODE[stage]),
+        _num(UF_CODE.get(order.seller_state or "")),
+        _num(UF_CODE.get(order.customer_state or "")),
+        _num(order.distance_km),
+        _num(order.freight),
+        _num(order.price),
+        float(order.item_count) if order.item_count else NAN,
+        float(at.weekday()),
+        at.hour + at.minute / 60.0,
+        float(at.month),
+        float(is_peak_season(day)),
+        float(days_off_ahead(day)),
+        _days(at, order.promised_at) if order.promised_at is not None else NAN,
+        _days(entered, at),
+        _days(order.purchased_at, at),
+        _days(order.purchased_at, approved) if approved is not None else NAN,
+        _days(approved or order.purchased_at, shipped) if shipped is not None else NAN,
+        seller_h,
+        float(seller_n),
+        lane_t,
+        float(lane_n),
+        carrier_t,
+        dest_t,
+        index.recent("handling", at, WINDOW_GLOBAL)[0],
+        index.recent("transit", at, WINDOW_GLOBAL)[0],
+        index.recent("transit", at, WINDOW_GLOBAL_LONG)[0],
+        index.recent("total", at, WINDOW_GLOBAL)[0],
+        index.recent("slack", at, WINDOW_GLOBAL)[0],
+    )
+    delivered = order.delivered_at if order.delivered_at and order.delivered_at > at else None
+    return Snapshot(
+        order.order_id, stage, at, features, order.purchased_at, order.promised_at, delivered
+    )
+
+
+def stage_moments(
+    order: OrderHistory, offsets_days: tuple[float, ...] = (0.0,)
+) -> Iterator[datetime]:
+    """Moments to look at an order: at each stage's start, and ``offsets_days`` into it
+    while it is still in that stage and not yet delivered (what the at-risk job sees)."""
+    entries = [order.purchased_at]
+    if (
+        order.approved_at is not None
+        and order.approved_at >= order.purchased_at
+        and (order.shipped_at is None or order.approved_at < order.shipped_at)
+    ):
+        entries.append(order.approved_at)
+    if order.shipped_at is not None and order.shipped_at >= order.purchased_at:
+        entries.append(order.shipped_at)
+    ends = [*entries[1:], order.delivered_at]
+    for start, end in zip(entries, ends, strict=True):
+        for offset in offsets_days:
+            at = start + timedelta(days=offset)
+            if end is not None and at >= end:
+                break
+            yield at
+
+
+def snapshots(
+    orders: Iterable[OrderHistory], index: HistoryIndex, offsets_days: tuple[float, ...] = (0.0,)
+) -> Iterator[Snapshot]:
+    """Snapshots of delivered orders at every stage (the rows to train and evaluate on)."""
+    for order in orders:
+        if order.status is not Status.DELIVERED or order.delivered_at is None:
+            continue
+        for at in stage_moments(order, offsets_days):
+            yield features_at(order, at, index)

@@ -1,0 +1,370 @@
+"""Quantile gradient boosting of the days left until delivery, and its model files.
+
+One :class:`~sklearn.ensemble.HistGradientBoostingRegressor` per quantile (p10, p50,
+p90) learns the remaining days from a snapshot's features; it is trained on
+``log1p(days)`` because delivery times are skewed and a quantile survives any
+increasing transform. Predictions are turned into dates, a probability of arriving by
+the store's promised day, and a risk flag.
+
+Model files: ``<root>/<version>/model.joblib`` + ``metadata.json``, where version is
+``<UTC timestamp>-<hash of the model bytes>``; ``<root>/CURRENT`` names the version the
+server loads. joblib files are pickles: load only model files you wrote yourself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import joblib  # type: ignore[import-untyped]  # joblib ships no type information
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
+
+from rumbo.eta.features import CATEGORICAL, DAY, FEATURE_NAMES, HistoryIndex, Snapshot, snapshots
+from rumbo.eta.history import OrderHistory
+
+QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
+# Snapshots at the start of each stage and 1, 3 and 7 days into it (if the order is
+# still there): the at-risk job asks about orders that have been waiting a while.
+TRAIN_OFFSETS_DAYS: tuple[float, ...] = (0.0, 1.0, 3.0, 7.0)
+# Below this probability of arriving by the promised day an order is "at risk".
+AT_RISK_BELOW = 0.8
+FORMAT = 1
+# Most orders arrive within 30 days; younger ones are still partly unknown at a cutoff.
+CENSORING_GUARD_DAYS = 30
+
+
+class Risk(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    LATE = "late"  # the promise is broken, or more likely than not to be
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """When the order will arrive: a likely moment and a p10–p90 range."""
+
+    estimated_delivery: datetime
+    earliest: datetime
+    latest: datetime
+    on_time_probability: float | None  # of arriving by the end of the promised day
+    risk: Risk
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingParams:
+    """Knobs chosen on a validation window inside the training period (see eta.md)."""
+
+    max_iter: int = 100
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 7
+    min_samples_leaf: int = 200
+    l2_regularization: float = 1.0
+    offsets_days: tuple[float, ...] = TRAIN_OFFSETS_DAYS
+    calibration_days: int = 90  # 0: no conformal widening of the band
+    anchored: bool = False  # True: learn the ratio to recent times (see anchor_log_days)
+
+    def regressor(self, quantile: float, seed: int) -> HistGradientBoostingRegressor:
+        return HistGradientBoostingRegressor(
+            loss="quantile",
+            quantile=quantile,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            categorical_features=list(CATEGORICAL),
+            random_state=seed,
+        )
+
+
+def matrix(rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The feature matrix of ``rows`` (NaN where a value is unknown)."""
+    return np.array([r.features for r in rows], dtype=np.float64).reshape(
+        len(rows), len(FEATURE_NAMES)
+    )
+
+
+_STAGE, _SINCE_PURCHASE, _TRANSIT_RECENT, _TOTAL_RECENT = (
+    FEATURE_NAMES.index(n)
+    for n in ("stage", "since_purchase_days", "transit_recent", "total_recent")
+)
+
+
+def anchor_log_days(
+    x: np.ndarray[Any, np.dtype[np.float64]],
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """log1p of a leak-free reference for the remaining days of each row.
+
+    Before shipping: the recent purchase-to-delivery mean minus the time already
+    spent; once shipped: the recent transit mean. The models learn the *ratio* of
+    the outcome to this reference, so when the whole network slows down (Black
+    Friday, a strike) the prediction moves with the recent orders instead of
+    repeating last year's level.
+    """
+    shipped = x[:, _STAGE] == 2
+    before = np.maximum(x[:, _TOTAL_RECENT] - x[:, _SINCE_PURCHASE], 1.0)
+    ref = np.where(shipped, x[:, _TRANSIT_RECENT], before)
+    ref = np.where(np.isnan(ref), np.where(shipped, 7.0, 10.0), ref)  # no history yet
+    return np.log1p(np.maximum(ref, 0.5))
+
+
+def _on_time_probability(
+    quantiles: Sequence[float], days: Sequence[float], deadline_days: float
+) -> float:
+    """P(delivered within ``deadline_days``) from a piecewise-linear CDF through the
+    predicted quantiles, linear from 0 at 0 days below the first one and an
+    exponential tail (matching the last segment's density) above the last one."""
+    if deadline_days <= 0:
+        return 0.0
+    if deadline_days <= days[0]:
+        return quantiles[0] * deadline_days / days[0] if days[0] > 0 else quantiles[0]
+    for (q0, d0), (q1, d1) in zip(
+        zip(quantiles, days, strict=False), zip(quantiles[1:], days[1:], strict=False), strict=False
+    ):
+        if deadline_days <= d1:
+            return q0 + (q1 - q0) * (deadline_days - d0) / (d1 - d0) if d1 > d0 else q1
+    qn, dn = quantiles[-1], days[-1]
+    density = (qn - quantiles[-2]) / max(dn - days[-2], 1e-6)
+    scale = (1.0 - qn) / density
+    return qn + (1.0 - qn) * (1.0 - math.exp(-(deadline_days - dn) / scale))
+
+
+@dataclass
+class EtaModel:
+    """Trained quantile models plus what is needed to use and audit them."""
+
+    regressors: dict[float, HistGradientBoostingRegressor]
+    trained_until: date
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return tuple(sorted(self.regressors))
+
+    def quantile_days(self, rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Remaining days at each quantile, one row per snapshot, sorted so p10 ≤ p50 ≤ p90."""
+        if not rows:
+            return np.zeros((0, len(self.regressors)))
+        x = matrix(rows)
+        # For a handful of rows, waking OpenMP threads costs far more than the trees
+        # (and on a busy host they spin for milliseconds): predict on one thread.
+        with threadpool_limits(limits=1 if len(rows) < 512 else None, user_api="openmp"):
+            raw = np.column_stack([self.regressors[q].predict(x) for q in self.quantiles])
+        if self.metadata.get("params", {}).get("anchored"):
+            raw += anchor_log_days(x)[:, None]
+        shifts = self.metadata.get("band_shifts") or {}
+        if shifts:
+            by_stage = np.array([shifts.get(str(int(s)), [0.0, 0.0]) for s in x[:, 0]])
+            raw[:, 0] -= by_stage[:, 0]
+            raw[:, -1] += by_stage[:, 1]
+        # Separate quantile models can cross on rare inputs; sorting fixes the order
+        # without changing any single quantile's calibration much.
+        days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(
+            np.expm1(np.sort(raw, axis=1)), 0.0, None
+        )
+        return days
+
+    def predict_many(self, rows: Sequence[Snapshot]) -> list[Prediction]:
+        """Predictions for ``rows``; each snapshot's ``at`` is the moment "now"."""
+        days = self.quantile_days(rows)
+        qs = self.quantiles
+        mid = qs.index(0.5) if 0.5 in qs else len(qs) // 2
+        out = []
+        for row, d in zip(rows, days, strict=True):
+            at = row.at
+            probability: float | None = None
+            risk = Risk.ON_TRACK
+            if row.promised_at is not None:
+                # The shopper reads a promised *day*: on time means by its end.
+                deadline = datetime.combine(row.promised_at.date(), datetime.min.time()) + (
+                    timedelta(days=1)
+                )
+                probability = _on_time_probability(
+                    qs, [float(v) for v in d], (deadline - at).total_seconds() / DAY
+                )
+                if probability < 0.5:
+                    risk = Risk.LATE
+                elif probability < AT_RISK_BELOW:
+                    risk = Risk.AT_RISK
+            out.append(
+                Prediction(
+                    estimated_delivery=at + timedelta(days=float(d[mid])),
+                    earliest=at + timedelta(days=float(d[0])),
+                    latest=at + timedelta(days=float(d[-1])),
+                    on_time_probability=probability,
+                    risk=risk,
+                )
+            )
+        return out
+
+    def predict(self, row: Snapshot) -> Prediction:
+        """The prediction for one snapshot (see :func:`rumbo.eta.features.features_at`)."""
+        return self.predict_many([row])[0]
+
+    def save(self, root: Path, *, make_current: bool = True) -> Path:
+        """Write a new version directory under ``root`` and return it."""
+        buffer = io.BytesIO()
+        joblib.dump(self.regressors, buffer)
+        blob = buffer.getvalue()
+        digest = hashlib.sha256(blob).hexdigest()[:10]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.version = f"{stamp}-{digest}"
+        folder = root / self.version
+        folder.mkdir(parents=True, exist_ok=False)
+        (folder / "model.joblib").write_bytes(blob)
+        meta = {
+            **self.metadata,
+            "format": FORMAT,
+            "version": self.version,
+            "trained_until": self.trained_until.isoformat(),
+            "sha256": digest,
+            "quantiles": list(self.quantiles),
+            "features": list(FEATURE_NAMES),
+        }
+        (folder / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        if make_current:
+            tmp = root / "CURRENT.tmp"
+            tmp.write_text(self.version + "\n")
+            tmp.replace(root / "CURRENT")  # atomic: a reader sees the old or the new name
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> EtaModel:
+        """Load one version directory; refuses files written for other features."""
+        meta = json.loads((folder / "metadata.json").read_text())
+        if meta.get("format") != FORMAT or tuple(meta.get("features", ())) != FEATURE_NAMES:
+            raise ValueError(f"{folder} was written for another feature set or format")
+        blob = (folder / "model.joblib").read_bytes()
+        if hashlib.sha256(blob).hexdigest()[:10] != meta["sha256"]:
+            raise ValueError(f"{folder}/model.joblib does not match its metadata")
+        regressors = joblib.load(io.BytesIO(blob))
+        return cls(regressors, date.fromisoformat(meta["trained_until"]), meta, meta["version"])
+
+    @classmethod
+    def load_current(cls, root: Path) -> EtaModel:
+        """The version ``root/CURRENT`` names (the newest directory if there is no CURRENT)."""
+        pointer = root / "CURRENT"
+        if pointer.exists():
+            return cls.load(root / pointer.read_text().strip())
+        versions = sorted(p for p in root.iterdir() if (p / "metadata.json").exists())
+        if not versions:
+            raise FileNotFoundError(f"no ETA model under {root}")
+        return cls.load(versions[-1])
+
+
+def training_orders(histories: Iterable[OrderHistory], until: date) -> list[OrderHistory]:
+    """Orders purchased *and delivered* before ``until``: what was known on that day.
+
+    Keeping an order bought on 30 December but delivered on 10 January would teach
+    the model about January, which evaluation after ``until`` must not have seen.
+    """
+    limit = datetime.combine(until, datetime.min.time())
+    return [
+        h
+        for h in histories
+        if h.purchased_at < limit and h.delivered_at is not None and h.delivered_at < limit
+    ]
+
+
+def _fit(
+    rows: Sequence[Snapshot], params: TrainingParams, seed: int
+) -> dict[float, HistGradientBoostingRegressor]:
+    x = matrix(rows)
+    # A column with no value at all (Olist never names a carrier) trips sklearn's
+    # binning; a constant column carries the same (no) information and is never split.
+    x[:, np.isnan(x).all(axis=0)] = 0.0
+    y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
+    if params.anchored:
+        y = y - anchor_log_days(x)
+    return {q: params.regressor(q, seed).fit(x, y) for q in QUANTILES}
+
+
+def _calibrate(
+    regressors: dict[float, HistGradientBoostingRegressor], rows: Sequence[Snapshot], anchored: bool
+) -> dict[str, list[float]]:
+    """Per-stage widening of the p10/p90 band that makes it hold on ``rows``.
+
+    Conformalised quantile regression (Romano et al., 2019): on orders the models did
+    not see, how far (in log-days) outcomes fall outside the band, at the 90 % level.
+    """
+    x = matrix(rows)
+    y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
+    low, high = regressors[QUANTILES[0]].predict(x), regressors[QUANTILES[-1]].predict(x)
+    if anchored:
+        low, high = low + anchor_log_days(x), high + anchor_log_days(x)
+    stages = np.array([r.features[0] for r in rows])
+    shifts: dict[str, list[float]] = {}
+    for code in (0.0, 1.0, 2.0):
+        sel = stages == code
+        if sel.sum() < 30:
+            shifts[str(int(code))] = [0.0, 0.0]
+            continue
+        level = min(1.0, 0.9 * (1 + 1 / sel.sum()))
+        # Only ever widen: a calm validation window must not make the band bolder
+        # than the quantile models themselves are.
+        shifts[str(int(code))] = [
+            max(0.0, float(np.quantile(low[sel] - y[sel], level))),
+            max(0.0, float(np.quantile(y[sel] - high[sel], level))),
+        ]
+    return shifts
+
+
+def train(
+    histories: Sequence[OrderHistory],
+    until: date,
+    *,
+    params: TrainingParams | None = None,
+    index: HistoryIndex | None = None,
+    seed: int = 0,
+) -> EtaModel:
+    """Fit the quantile models on snapshots of orders completed before ``until``.
+
+    The last ``params.calibration_days`` before ``until`` (less the last 30 days, whose
+    slow orders are not known yet) first serve as a validation window: models fitted on
+    the earlier orders measure how far the p10–p90 band must widen to hold 80 % of
+    outcomes there; the final models are fitted on everything
+    and keep that widening. ``index`` (recent times) may cover later orders too: every
+    feature only reads values known before its snapshot's moment.
+    """
+    params = params or TrainingParams()
+    orders = training_orders(histories, until)
+    index = index or HistoryIndex(orders)
+    rows = list(snapshots(orders, index, params.offsets_days))
+    if len(rows) < 50:
+        raise ValueError(f"only {len(rows)} training snapshots before {until}; need 50")
+    shifts: dict[str, list[float]] = {}
+    if params.calibration_days:
+        split = until - timedelta(days=params.calibration_days)
+        early = training_orders(orders, split)
+        # Orders bought in the last weeks before ``until`` are only in ``orders`` if
+        # they were fast; leaving them out of the check keeps it from looking rosy.
+        guard = datetime.combine(until - timedelta(days=CENSORING_GUARD_DAYS), datetime.min.time())
+        late_orders = [
+            h
+            for h in orders
+            if datetime.combine(split, datetime.min.time()) <= h.purchased_at < guard
+        ]
+        early_rows = list(snapshots(early, index, params.offsets_days))
+        check_rows = list(snapshots(late_orders, index, (0.0,)))
+        if len(early_rows) >= 50 and check_rows:
+            shifts = _calibrate(_fit(early_rows, params, seed), check_rows, params.anchored)
+    regressors = _fit(rows, params, seed)
+    metadata = {
+        "orders": len(orders),
+        "snapshots": len(rows),
+        "band_shifts": shifts,
+        "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return EtaModel(regressors, until, metadata)

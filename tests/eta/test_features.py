@@ -1,0 +1,101 @@
+"""Features see only the past: the no-leakage specification."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rumbo.eta.features import (
+    FEATURE_NAMES,
+    HistoryIndex,
+    Stage,
+    features_at,
+    snapshots,
+    stage_of,
+)
+from rumbo.eta.history import OrderHistory, generate_history
+from rumbo.events.status import Status
+
+HISTORY = generate_history(1500, seed=11)
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all((math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b, strict=True))
+
+
+def _shift_future(order: OrderHistory, at: datetime, days: float) -> OrderHistory:
+    """Move every milestone of ``order`` that happens after ``at`` later by ``days``."""
+
+    def later(t: datetime | None) -> datetime | None:
+        return t + timedelta(days=days) if t is not None and t > at else t
+
+    return replace(
+        order,
+        approved_at=later(order.approved_at),
+        shipped_at=later(order.shipped_at),
+        delivered_at=later(order.delivered_at),
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pick=st.integers(0, len(HISTORY) - 1),
+    stage=st.sampled_from([0, 1, 2]),
+    days=st.floats(0.1, 40.0),
+)
+def test_changing_what_happens_after_the_moment_changes_no_feature(
+    pick: int, stage: int, days: float
+) -> None:
+    order = HISTORY[pick]
+    moments = [order.purchased_at, order.approved_at, order.shipped_at]
+    at = moments[stage] or order.purchased_at
+    before = features_at(order, at, HistoryIndex(HISTORY))
+    # Every order's future — including this order's own outcome — moves.
+    changed = [_shift_future(h, at, days) for h in HISTORY]
+    after = features_at(changed[pick], at, HistoryIndex(changed))
+    assert _same(before.features, after.features)
+    assert before.stage == after.stage
+
+
+def test_an_order_completed_one_second_after_the_moment_does_not_count() -> None:
+    base = HISTORY[700]
+    at = base.purchased_at
+    probe = replace(
+        HISTORY[0],
+        order_id="probe",
+        purchased_at=at - timedelta(days=5),
+        approved_at=at - timedelta(days=5),
+        shipped_at=at - timedelta(days=4),
+        delivered_at=at + timedelta(seconds=1),
+    )
+    just_after = HistoryIndex([*HISTORY, probe])
+    much_later = HistoryIndex([*HISTORY, replace(probe, delivered_at=at + timedelta(days=90))])
+    assert _same(
+        features_at(base, at, just_after).features, features_at(base, at, much_later).features
+    )
+    sooner = HistoryIndex([*HISTORY, replace(probe, delivered_at=at - timedelta(seconds=1))])
+    transit = FEATURE_NAMES.index("transit_recent")
+    assert (
+        features_at(base, at, sooner).features[transit]
+        != features_at(base, at, just_after).features[transit]
+    )
+
+
+def test_snapshots_cover_each_stage_with_the_remaining_days_as_target() -> None:
+    rows = list(snapshots(HISTORY[:200], HistoryIndex(HISTORY)))
+    assert {r.stage for r in rows} == set(Stage)
+    for r in rows:
+        assert r.remaining_days is not None
+        assert r.remaining_days > 0
+        assert len(r.features) == len(FEATURE_NAMES)
+
+
+def test_status_maps_onto_a_prediction_stage() -> None:
+    assert stage_of(Status.PENDING) is Stage.PLACED
+    assert stage_of(Status.PREPARING) is Stage.PAID
+    assert stage_of(Status.OUT_FOR_DELIVERY) is Stage.SHIPPED
+    assert stage_of(Status.DELIVERED) is None
