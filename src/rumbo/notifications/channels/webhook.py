@@ -1,0 +1,151 @@
+"""Signed webhooks to the store's own systems, per the Standard Webhooks specification.
+
+(https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md)
+
+- Secret: ``whsec_`` + base64 of 24–64 random bytes; the bytes are the HMAC key.
+- Headers: ``webhook-id`` (the same for every retry of one message, so receivers
+  can deduplicate), ``webhook-timestamp`` (integer unix seconds of *this* attempt,
+  so receivers can refuse replays), ``webhook-signature``:
+  ``v1,`` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
+- Body: JSON ``{"type": "order.shipped", "timestamp": ISO 8601, "data": {…}}``.
+- Success is any 2xx; ``410 Gone`` means "disable this endpoint"; anything else,
+  including redirects (which the spec says not to follow), is retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from rumbo.notifications.errors import Delivery, PermanentError, TransientError
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+ERROR_BODY_LIMIT = 300
+
+
+def generate_secret() -> str:
+    """A new endpoint secret, ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key a ``whsec_…`` secret stands for."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise ValueError("a webhook secret is 'whsec_' followed by base64") from exc
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value for one attempt."""
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def payload(event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> bytes:
+    """The request body. ``data`` is the caller's (e.g. ``{"order", "event", "status"}``)
+    and must be JSON-serialisable; ``occurred_at`` is when the event happened."""
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    document = {
+        "type": event_type,
+        "timestamp": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": dict(data),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    timeout: float = 10.0
+    user_agent: str = "Rumbo-Webhooks/1"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class WebhookChannel:
+    """Posts signed events to store endpoints."""
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        config: WebhookConfig | None = None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.config = config or WebhookConfig()
+        self._client = client
+        self._clock = clock
+
+    async def send(
+        self,
+        endpoint: WebhookEndpoint,
+        webhook_id: str,
+        event_type: str,
+        occurred_at: datetime,
+        data: Mapping[str, Any],
+    ) -> Delivery:
+        """POST one event; ``webhook_id`` is the caller's idempotency key, stable across retries.
+
+        Raises TransientError or PermanentError (``disable_endpoint`` set on 410).
+        """
+        body = payload(event_type, occurred_at, data)
+        timestamp = int(self._clock().timestamp())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": self.config.user_agent,
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(endpoint.secret, webhook_id, timestamp, body),
+        }
+        try:
+            if self._client is not None:
+                response = await self._post(self._client, endpoint.url, body, headers)
+            else:
+                async with httpx.AsyncClient() as client:
+                    response = await self._post(client, endpoint.url, body, headers)
+        except httpx.TransportError as exc:  # refused, timed out, closed mid-request
+            raise TransientError(f"webhook not delivered: {type(exc).__name__}: {exc}") from exc
+        return classify_response(response, webhook_id)
+
+    async def _post(
+        self, client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        return await client.post(
+            url, content=body, headers=headers, timeout=self.config.timeout, follow_redirects=False
+        )
+
+
+def classify_response(response: httpx.Response, webhook_id: str) -> Delivery:
+    status = response.status_code
+    if 200 <= status < 300:
+        return Delivery("webhook", webhook_id, str(status))
+    snippet = response.text[:ERROR_BODY_LIMIT]
+    if len(response.text) > ERROR_BODY_LIMIT:
+        snippet += "…"
+    detail = f"endpoint answered {status}: {snippet}"
+    if status == 410:
+        raise PermanentError(detail, disable_endpoint=True)
+    raise TransientError(detail)

@@ -1,0 +1,84 @@
+"""Shopper-facing text in the shopper's language: the catalogue, the Jinja environment, dates.
+
+Every string comes from the ``notifications`` gettext domain, loaded only through
+:func:`rumbo.web.i18n.translations`. Dates and times are shown in the
+destination's time zone, formatted by Babel for the language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from babel.dates import format_date, format_datetime, format_interval
+from babel.support import Translations
+
+from rumbo.notifications.message import Message
+from rumbo.notifications.texts import TEXTS, KindTexts
+from rumbo.web.i18n import babel_locale, translations
+
+DOMAIN = "notifications"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def catalogue(language: str) -> Translations:
+    return translations(language, domain=DOMAIN)
+
+
+@lru_cache(maxsize=8)
+def environment(language: str) -> jinja2.Environment:
+    """One environment per language: the i18n extension binds a single catalogue."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    # newstyle: ``_("… %(x)s", x=…)`` formats and autoescapes in one step.
+    env.install_gettext_translations(catalogue(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@lru_cache(maxsize=8)
+def translated_texts(language: str) -> dict[str, KindTexts]:
+    t = catalogue(language)
+    return {
+        kind.value: KindTexts(*(t.gettext(s) for s in (v.subject, v.headline, v.body, v.sms)))
+        for kind, v in TEXTS.items()
+    }
+
+
+def texts_for(message: Message) -> KindTexts:
+    return translated_texts(message.language)[message.kind.value]
+
+
+def status_time(message: Message) -> str:
+    """When the status happened, on the destination's clock, in the shopper's language."""
+    return format_datetime(
+        message.status_at,
+        format="medium",
+        tzinfo=message.zone,
+        locale=babel_locale(message.language),
+    )
+
+
+def long_date(message: Message, value: date) -> str:
+    return format_date(value, format="long", locale=babel_locale(message.language))
+
+
+def predicted_range(message: Message) -> str | None:
+    if message.predicted_earliest is None or message.predicted_latest is None:
+        return None
+    if message.predicted_earliest == message.predicted_latest:
+        return long_date(message, message.predicted_earliest)
+    return format_interval(
+        message.predicted_earliest,
+        message.predicted_latest,
+        skeleton="yMMMMd",
+        locale=babel_locale(message.language),
+    )
