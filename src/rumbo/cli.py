@@ -148,6 +148,14 @@ def run_demo(
 
 
 @app.command()
+def worker() -> None:
+    """Run the background services (notifications, device positions) until stopped."""
+    from rumbo.worker import main
+
+    main(get_settings())
+
+
+@app.command()
 def demo(
     url: Annotated[str, typer.Option(help="The Rumbo server to feed.")] = "http://127.0.0.1:8000",
     api_key: Annotated[

@@ -1,0 +1,51 @@
+"""``rumbo worker``: the background services, run side by side until stopped.
+
+Each domain that has background work exposes an ``async def run(settings, db, stop)``
+coroutine; this module only starts them and stops them together. ``rumbo serve``
+on SQLite runs the same services in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from rumbo.config import Settings
+from rumbo.db import Database
+
+log = logging.getLogger(__name__)
+
+Service = Callable[[Settings, Database, asyncio.Event], Awaitable[None]]
+
+
+def services() -> list[tuple[str, Service]]:
+    """The background services, by name. Imported lazily: each pulls in its domain."""
+    found: list[tuple[str, Service]] = []
+    return found
+
+
+async def run_services(settings: Settings, stop: asyncio.Event) -> None:
+    db = Database(settings)
+    tasks = [asyncio.create_task(run(settings, db, stop), name=name) for name, run in services()]
+    try:
+        if tasks:
+            await asyncio.gather(*tasks)
+        else:
+            await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        db.dispose()
+
+
+def main(settings: Settings) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_services(settings, stop)
+
+    asyncio.run(runner())
