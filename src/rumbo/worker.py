@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from rumbo.config import Settings
 from rumbo.db import Database
 
 log = logging.getLogger(__name__)
 
-Service = Callable[[Settings, Database, asyncio.Event], Awaitable[None]]
+Service = Callable[[Settings, Database, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def services() -> list[tuple[str, Service]]:
