@@ -478,7 +478,21 @@ def ingest(
             now,
             new_parcels=frozenset(order_id for order_id, _, _ in new_shipments),
         )
+        react(session, merchant_id, touched, outcome.changes, now)
     return _finish(outcome, events, results, repeats)
+
+
+def react(
+    session: Session,
+    merchant_id: int,
+    order_ids: Sequence[int],
+    changes: Sequence[StatusChange],
+    now: datetime,
+) -> None:
+    """What must commit together with stored events: ``order_ids`` got new events
+    (their public view changed) and ``changes`` moved derived statuses. Each domain
+    that reacts adds its one call here (notifications' outbox, live page updates)."""
+
 
 
 def _finish(
