@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rumbo import __version__
+from rumbo.assistant import endpoints as assistant_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.db import Database
 from rumbo.errors import error_body, install_error_handlers
@@ -127,7 +128,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    for module in (order_endpoints, events_endpoints, public_endpoints, merchant_endpoints):
+    for module in (
+        order_endpoints,
+        events_endpoints,
+        public_endpoints,
+        merchant_endpoints,
+        assistant_endpoints,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

@@ -147,6 +147,19 @@ def run_demo(
     store.run(stop)
 
 
+assistant_app = typer.Typer(help="The shopper assistant.", no_args_is_help=True)
+app.add_typer(assistant_app, name="assistant")
+
+
+@assistant_app.command("evaluate")
+def assistant_evaluate() -> None:
+    """Intent accuracy per language and intent on the held-out questions, and the
+    wrong-facts check (exits 1 if any answer states a fact the order does not have)."""
+    from rumbo.assistant.evaluation import main
+
+    raise typer.Exit(main())
+
+
 @app.command()
 def worker() -> None:
     """Run the background services (notifications, device positions) until stopped."""
