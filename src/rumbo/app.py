@@ -15,6 +15,8 @@ from rumbo.assistant import endpoints as assistant_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.db import Database
 from rumbo.errors import error_body, install_error_handlers
+from rumbo.eta import endpoints as eta_endpoints
+from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
 from rumbo.events.schemas import EventIn
 from rumbo.events.writer import IngestWriter
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.writer = IngestWriter(db, clock)
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
+    app.state.eta = EtaService(db, settings.models_dir)
     app.state.verify_limit_code = SlidingWindow(limit=10, window=15 * 60)
     app.state.verify_limit_client = SlidingWindow(limit=30, window=15 * 60)
 
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         public_endpoints,
         merchant_endpoints,
         assistant_endpoints,
+        eta_endpoints,
     ):
         app.include_router(module.router)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -158,6 +159,119 @@ def assistant_evaluate() -> None:
     from rumbo.assistant.evaluation import main
 
     raise typer.Exit(main())
+
+
+import_app = typer.Typer(help="Load data exported by other systems.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+eta_app = typer.Typer(help="Delivery-date prediction.", no_args_is_help=True)
+app.add_typer(eta_app, name="eta")
+
+
+def _merchant_named(name: str) -> int:
+    from sqlalchemy import select
+
+    from rumbo.db import Database
+    from rumbo.kit.clock import SystemClock
+    from rumbo.merchants.service import create_merchant
+    from rumbo.models import Merchant
+
+    db = Database(get_settings())
+    with db.session() as session:
+        merchant_id = session.scalar(
+            select(Merchant.id).where(Merchant.name == name).order_by(Merchant.id)
+        )
+        if merchant_id is None:
+            merchant_id = create_merchant(session, name, SystemClock().now()).merchant_id
+    db.dispose()
+    return merchant_id
+
+
+@import_app.command("olist")
+def import_olist(
+    folder: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="The Kaggle CSV files.")
+    ],
+    merchant: Annotated[
+        str, typer.Option(help="Merchant to import into (created if new).")
+    ] = "Olist",
+) -> None:
+    """Import the Olist order history (Kaggle's files, unchanged) as one merchant's orders.
+
+    Re-running it changes nothing."""
+    from rich.progress import Progress
+
+    from rumbo.db import Database
+    from rumbo.eta.olist import read_olist
+    from rumbo.eta.store import import_histories
+    from rumbo.kit.clock import SystemClock
+
+    merchant_id = _merchant_named(merchant)
+    total = sum(1 for _ in (folder / "olist_orders_dataset.csv").open(encoding="utf-8")) - 1
+    db = Database(get_settings())
+    with Progress() as progress:
+        task = progress.add_task("importing orders", total=total)
+        summary = import_histories(
+            db,
+            merchant_id,
+            read_olist(folder),
+            SystemClock().now(),
+            progress=lambda n: progress.advance(task, n),
+        )
+    db.dispose()
+    typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
+
+
+@eta_app.command("train")
+def eta_train(
+    until: Annotated[
+        str, typer.Option(help="Train on orders purchased before this date (YYYY-MM-DD).")
+    ],
+    merchant: Annotated[str, typer.Option(help="Whose history to learn from.")] = "Olist",
+) -> None:
+    """Fit the delivery-date model and make it the current version."""
+    from datetime import date
+
+    from rumbo.db import Database
+    from rumbo.eta.model import train
+    from rumbo.eta.store import histories_from_db
+
+    settings = get_settings()
+    db = Database(settings)
+    with db.session(write=False) as session:
+        histories = histories_from_db(session, _merchant_named(merchant))
+    db.dispose()
+    model = train(histories, date.fromisoformat(until))
+    folder = model.save(settings.models_dir)
+    typer.echo(
+        json.dumps(
+            {"model_version": model.version, "path": str(folder), **model.metadata}, default=str
+        )
+    )
+
+
+@eta_app.command("evaluate")
+def eta_evaluate(
+    from_: Annotated[str, typer.Option("--from", help="First purchase date of the window.")],
+    to: Annotated[str, typer.Option("--to", help="End of the window (exclusive).")],
+    merchant: Annotated[str, typer.Option(help="Whose orders to evaluate on.")] = "Olist",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Score the current model on orders purchased in a window, beside the store's promise."""
+    from datetime import date
+
+    from rumbo.db import Database
+    from rumbo.eta.evaluation import evaluate, format_report
+    from rumbo.eta.model import EtaModel
+    from rumbo.eta.store import histories_from_db
+
+    settings = get_settings()
+    db = Database(settings)
+    with db.session(write=False) as session:
+        histories = histories_from_db(session, _merchant_named(merchant))
+    db.dispose()
+    model = EtaModel.load_current(settings.models_dir)
+    report = evaluate(model, histories, date.fromisoformat(from_), date.fromisoformat(to))
+    typer.echo(report.to_json() if as_json else format_report(report))
 
 
 @app.command()

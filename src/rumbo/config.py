@@ -7,6 +7,7 @@ Rumbo refuses to start with the development secret.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
         description="SQLite durability: NORMAL survives a process crash; FULL also a power cut.",
     )
     log_level: str = "INFO"
+    models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -40,6 +40,9 @@ class Order(Base):
     destination: Mapped[dict[str, Any]] = mapped_column(JSON)
     origin: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Facts a history import knows and the delivery-date model uses (sellers,
+    # freight, distance); not part of the API.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     promised_delivery_date: Mapped[date | None] = mapped_column(Date)
 
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
