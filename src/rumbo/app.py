@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rumbo import __version__
+from rumbo.analytics import endpoints as analytics_endpoints
 from rumbo.assistant import endpoints as assistant_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.db import Database
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         merchant_endpoints,
         assistant_endpoints,
         eta_endpoints,
+        analytics_endpoints,
     ):
         app.include_router(module.router)
 
