@@ -274,6 +274,21 @@ def eta_evaluate(
     typer.echo(report.to_json() if as_json else format_report(report))
 
 
+@eta_app.command("rescore")
+def eta_rescore() -> None:
+    """Predict every open order now with the current model (the worker does it periodically)."""
+    from rumbo.db import Database
+    from rumbo.eta.rescore import rescore_all
+    from rumbo.eta.store import EtaService
+    from rumbo.kit.clock import SystemClock
+
+    settings = get_settings()
+    db = Database(settings)
+    summary = rescore_all(db, EtaService(db, settings.models_dir), SystemClock().now())
+    db.dispose()
+    typer.echo(json.dumps({"scored": summary.scored, "newly_at_risk": len(summary.newly_at_risk)}))
+
+
 @app.command()
 def worker() -> None:
     """Run the background services (notifications, device positions) until stopped."""

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
+    rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

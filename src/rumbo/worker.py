@@ -24,6 +24,9 @@ Service = Callable[[Settings, Database, asyncio.Event], Coroutine[Any, Any, None
 def services() -> list[tuple[str, Service]]:
     """The background services, by name. Imported lazily: each pulls in its domain."""
     found: list[tuple[str, Service]] = []
+    from rumbo.eta.rescore import run as eta_rescore  # idle until a model is trained
+
+    found.append(("eta-rescore", eta_rescore))
     return found
 
 

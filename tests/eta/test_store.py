@@ -95,7 +95,8 @@ def test_the_eta_endpoint_predicts_from_the_current_model(
             )
         )
         delivered = session.scalar(select(Order.id).where(Order.status == "delivered"))
-    assert open_order is not None and delivered is not None
+    assert open_order is not None
+    assert delivered is not None
     missing = client.get(f"/api/v1/orders/{open_order}/eta", headers=tenant.headers)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "no_model"
@@ -116,3 +117,48 @@ def test_the_eta_endpoint_predicts_from_the_current_model(
     finished = client.get(f"/api/v1/orders/{delivered}/eta", headers=tenant.headers)
     assert finished.status_code == 409
     assert finished.json()["error"]["code"] == "order_finished"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rescoring_flags_open_orders_and_lists_them_by_risk(
+    shared_data: Path,
+    app: FastAPI,
+    client: TestClient,
+    db: Database,
+    tenant: Tenant,
+    tmp_path: Path,
+) -> None:
+    from rumbo.eta.rescore import rescore_all
+    from rumbo.eta.store import EtaService
+
+    import_histories(db, tenant.merchant_id, read_olist(shared_data / "olist-sample"), NOW)
+    with db.session(write=False) as session:
+        histories = histories_from_db(session, tenant.merchant_id)
+        open_count = session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.status.not_in(["delivered", "cancelled", "returned"]))
+        )
+    train(histories, date(2018, 1, 1)).save(tmp_path)
+    service = EtaService(db, tmp_path)
+    summary = rescore_all(db, service, NOW)
+    assert summary.scored == open_count > 0
+    # The sample's open orders are years past their promise: every one is late, each reported once.
+    assert len(summary.newly_at_risk) == open_count
+    assert rescore_all(db, service, NOW).newly_at_risk == []
+
+    late = client.get(
+        "/api/v1/orders", params={"risk": "late", "limit": 200}, headers=tenant.headers
+    ).json()
+    assert len(late["items"]) == min(open_count, 200)
+    eta = late["items"][0]["eta"]
+    assert eta["risk"] == "late"
+    assert eta["earliest"] <= eta["estimated_delivery"] <= eta["latest"]
+    on_track = client.get(
+        "/api/v1/orders", params={"risk": "on_track"}, headers=tenant.headers
+    ).json()
+    assert on_track["items"] == []
+    assert (
+        client.get("/api/v1/orders", params={"risk": "soon"}, headers=tenant.headers).status_code
+        == 422
+    )

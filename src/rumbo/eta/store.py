@@ -121,12 +121,12 @@ def _order_row(
         "customer_locale": "pt-BR" if country == "BR" else "en",
         "customer_postal_code": history.customer_zip_prefix,
         "destination": {
-            "city": history.customer_city or "",
+            "city": history.customer_city,
             "state": history.customer_state,
             "postal_code": history.customer_zip_prefix,
             "country": country,
         },
-        "origin": {"city": "", "state": history.seller_state, "country": country}
+        "origin": {"state": history.seller_state, "country": country}
         if history.seller_state
         else None,
         "items": items,
@@ -319,7 +319,7 @@ class EtaService:
             )
         return model
 
-    def _index(self, session: Session, merchant_id: int) -> HistoryIndex:
+    def index(self, session: Session, merchant_id: int) -> HistoryIndex:
         now = time.monotonic()
         with self._lock:
             hit = self._indexes.get(merchant_id)
@@ -336,5 +336,5 @@ class EtaService:
         zone = zone_for((order.destination or {}).get("country"))
         local_now = _to_local(at, zone)
         assert local_now is not None
-        snapshot = features_at(history, local_now, self._index(session, order.merchant_id))
+        snapshot = features_at(history, local_now, self.index(session, order.merchant_id))
         return model.predict(snapshot), model

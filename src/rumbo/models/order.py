@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rumbo.db import Base
@@ -23,6 +23,7 @@ class Order(Base):
         UniqueConstraint("merchant_id", "external_id"),
         Index("ix_orders_merchant_status", "merchant_id", "status", "id"),
         Index("ix_orders_merchant_email", "merchant_id", "customer_email"),
+        Index("ix_orders_merchant_risk", "merchant_id", "risk"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +57,15 @@ class Order(Base):
     shipments_total: Mapped[int] = mapped_column(default=0)
     shipments_delivered: Mapped[int] = mapped_column(default=0)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # The latest delivery-date prediction for an open order (see rumbo.eta.rescore).
+    eta_estimated: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_earliest: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_latest: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    on_time_probability: Mapped[float | None] = mapped_column(Float)
+    risk: Mapped[str | None] = mapped_column(String(16))
+    eta_model_version: Mapped[str | None] = mapped_column(String(64))
+    eta_scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     own_status: Mapped[str | None] = mapped_column(String(32))
     own_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response, status
@@ -53,6 +53,10 @@ def list_orders(
     merchant_id: MerchantDep,
     settings: SettingsDep,
     status: Status | None = None,
+    risk: Annotated[
+        Literal["on_track", "at_risk", "late"] | None,
+        Query(description="Open orders by their latest delivery-date risk."),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -64,7 +68,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> OrderPage:
     orders, next_cursor = service.list_orders(
-        session, merchant_id, status=status, q=q, cursor=cursor, limit=limit
+        session, merchant_id, status=status, risk=risk, q=q, cursor=cursor, limit=limit
     )
     shipments = service.shipments_of(session, [o.id for o in orders])
     return OrderPage(

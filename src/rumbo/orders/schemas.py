@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
@@ -34,6 +34,19 @@ class Address(StrictModel):
     state: ShortText | None = None
     postal_code: PostalCode | None = None
     country: CountryCode
+
+
+class AddressOut(BaseModel):
+    """An address as stored: imported histories may lack parts an API client must send."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
 
 
 class Item(StrictModel):
@@ -119,6 +132,18 @@ class StatusDetail(BaseModel):
     partially_delivered: bool
 
 
+class EtaSummary(BaseModel):
+    """The latest prediction stored on the order (re-scored periodically)."""
+
+    estimated_delivery: datetime
+    earliest: datetime | None
+    latest: datetime | None
+    on_time_probability: float | None
+    risk: Literal["on_track", "at_risk", "late"]
+    model_version: str | None
+    scored_at: datetime | None
+
+
 class OrderOut(BaseModel):
     id: int
     external_id: str
@@ -128,14 +153,15 @@ class OrderOut(BaseModel):
     status_at: datetime | None
     status_detail: StatusDetail
     customer: Customer
-    destination: Address
-    origin: Address | None
+    destination: AddressOut
+    origin: AddressOut | None
     items: list[Item]
     promised_delivery_date: date | None
     placed_at: datetime
     created_at: datetime
     updated_at: datetime
     last_event_at: datetime | None
+    eta: EtaSummary | None = Field(None, description="null until a model has scored the order.")
     shipments: list[ShipmentOut]
 
 

@@ -20,8 +20,9 @@ from rumbo.kit.pagination import decode_cursor, encode_cursor
 from rumbo.models import Event, Order, Shipment
 from rumbo.orders.codes import CodeError, new_tracking_code, normalize, parse_tracking_code
 from rumbo.orders.schemas import (
-    Address,
+    AddressOut,
     Customer,
+    EtaSummary,
     Item,
     OrderCreate,
     OrderOut,
@@ -142,6 +143,7 @@ def list_orders(
     merchant_id: int,
     *,
     status: Status | None = None,
+    risk: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
@@ -150,6 +152,8 @@ def list_orders(
     stmt = select(Order).where(Order.merchant_id == merchant_id)
     if status is not None:
         stmt = stmt.where(Order.status == status.value)
+    if risk is not None:
+        stmt = stmt.where(Order.risk == risk)
     if q:
         q = q.strip()
         matches: list[Any] = [Order.external_id == q, Order.customer_email == q.lower()]
@@ -257,13 +261,24 @@ def order_out(order: Order, shipments: Sequence[Shipment], base_url: str) -> Ord
             locale=order.customer_locale,
             postal_code=order.customer_postal_code,
         ),
-        destination=Address.model_validate(order.destination),
-        origin=Address.model_validate(order.origin) if order.origin else None,
+        destination=AddressOut.model_validate(order.destination),
+        origin=AddressOut.model_validate(order.origin) if order.origin else None,
         items=[Item.model_validate(item) for item in order.items],
         promised_delivery_date=order.promised_delivery_date,
         placed_at=order.placed_at,
         created_at=order.created_at,
         updated_at=order.updated_at,
         last_event_at=order.last_event_at,
+        eta=EtaSummary(
+            estimated_delivery=order.eta_estimated,
+            earliest=order.eta_earliest,
+            latest=order.eta_latest,
+            on_time_probability=order.on_time_probability,
+            risk=order.risk,
+            model_version=order.eta_model_version,
+            scored_at=order.eta_scored_at,
+        )
+        if order.eta_estimated is not None and order.risk is not None
+        else None,
         shipments=[shipment_out(s) for s in shipments],
     )

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rumbo.events.status import Status
 from rumbo.kit.schemas import StrictModel
-from rumbo.orders.schemas import Address, Item
+from rumbo.orders.schemas import AddressOut, Item
 
 
 class PublicPlace(BaseModel):
@@ -55,7 +55,7 @@ class PrivateDetail(BaseModel):
     """Shown only after the visitor proved they own the order."""
 
     customer_name: str | None
-    destination: Address
+    destination: AddressOut
     items: list[Item]
 
 

@@ -23,7 +23,7 @@ from rumbo.errors import NotFound
 from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, Status
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
-from rumbo.orders.schemas import Address, Item
+from rumbo.orders.schemas import AddressOut, Item
 from rumbo.public.schemas import (
     Milestone,
     PrivateDetail,
@@ -165,7 +165,7 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
     if verified:
         private = PrivateDetail(
             customer_name=order.customer_name,
-            destination=Address.model_validate(destination),
+            destination=AddressOut.model_validate(destination),
             items=[Item.model_validate(item) for item in order.items],
         )
     return PublicTracking(

@@ -1,0 +1,164 @@
+"""Re-scoring open orders: the at-risk list and the proactive "may be delayed".
+
+Periodically (the worker's ``eta-rescore`` service, or ``rumbo eta rescore``),
+every open order of every merchant gets a fresh prediction from the current
+model, stored on the order. An order whose risk of missing its promise rises to
+``at_risk`` or ``late`` is reported as newly at risk — once per order and
+promised date — so the notification rules can send "your order may be delayed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from rumbo.config import Settings
+from rumbo.db import Database
+from rumbo.errors import NotFound
+from rumbo.eta.features import features_at
+from rumbo.eta.store import EtaService, histories_from_db, zone_for
+from rumbo.events.status import TERMINAL
+from rumbo.models import Order
+
+log = logging.getLogger(__name__)
+
+RISKY = frozenset({"at_risk", "late"})
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NewlyAtRisk:
+    order_id: int
+    merchant_id: int
+    risk: str
+    promised: Any
+
+
+@dataclass
+class RescoreSummary:
+    scored: int = 0
+    newly_at_risk: list[NewlyAtRisk] = field(default_factory=list)
+
+
+_UPDATE = (
+    update(Order)
+    .where(Order.id == bindparam("row_id"))
+    .values(
+        eta_estimated=bindparam("eta_estimated"),
+        eta_earliest=bindparam("eta_earliest"),
+        eta_latest=bindparam("eta_latest"),
+        on_time_probability=bindparam("on_time_probability"),
+        risk=bindparam("risk"),
+        eta_model_version=bindparam("eta_model_version"),
+        eta_scored_at=bindparam("eta_scored_at"),
+    )
+)
+
+
+def rescore_merchant(
+    session: Session, service: EtaService, merchant_id: int, now: datetime
+) -> RescoreSummary:
+    """Predict every open order of ``merchant_id`` now; only flushes."""
+    summary = RescoreSummary()
+    model = service.model()
+    open_orders = list(
+        session.execute(
+            select(
+                Order.id,
+                Order.external_id,
+                Order.risk,
+                Order.promised_delivery_date,
+                Order.destination["country"].as_string().label("country"),
+            )
+            .where(
+                Order.merchant_id == merchant_id, Order.status.not_in([s.value for s in TERMINAL])
+            )
+            .order_by(Order.id)
+        )
+    )
+    index = service.index(session, merchant_id)
+    for start in range(0, len(open_orders), BATCH):
+        chunk = open_orders[start : start + BATCH]
+        by_id = {row.id: row for row in chunk}
+        histories = histories_from_db(session, merchant_id, order_ids=list(by_id))
+        ids = [row.id for row in chunk]
+        external = {h.order_id: h for h in histories}
+        snapshots, owners = [], []
+        for order_id in ids:
+            history = external[by_id[order_id].external_id]
+            zone = zone_for(by_id[order_id].country)
+            local_now = now.astimezone(zone).replace(tzinfo=None)
+            snapshots.append(features_at(history, local_now, index))
+            owners.append((order_id, zone))
+        predictions = model.predict_many(snapshots)
+        updates = []
+        for (order_id, zone), prediction in zip(owners, predictions, strict=True):
+            risk = prediction.risk.value
+            updates.append(
+                {
+                    "row_id": order_id,
+                    "eta_estimated": prediction.estimated_delivery.replace(tzinfo=zone),
+                    "eta_earliest": prediction.earliest.replace(tzinfo=zone),
+                    "eta_latest": prediction.latest.replace(tzinfo=zone),
+                    "on_time_probability": prediction.on_time_probability,
+                    "risk": risk,
+                    "eta_model_version": model.version,
+                    "eta_scored_at": now,
+                }
+            )
+            previous = by_id[order_id].risk
+            if risk in RISKY and previous not in RISKY:
+                summary.newly_at_risk.append(
+                    NewlyAtRisk(order_id, merchant_id, risk, by_id[order_id].promised_delivery_date)
+                )
+        if updates:
+            session.connection().execute(_UPDATE, updates)
+        summary.scored += len(updates)
+    return summary
+
+
+def rescore_all(db: Database, service: EtaService, now: datetime) -> RescoreSummary:
+    """Every merchant with open orders, one transaction each."""
+    total = RescoreSummary()
+    with db.session(write=False) as session:
+        merchants = list(
+            session.scalars(
+                select(Order.merchant_id)
+                .where(Order.status.not_in([s.value for s in TERMINAL]))
+                .distinct()
+            )
+        )
+    for merchant_id in merchants:
+        with db.session() as session:
+            try:
+                summary = rescore_merchant(session, service, merchant_id, now)
+            except NotFound:  # no model trained yet
+                return total
+        total.scored += summary.scored
+        total.newly_at_risk += summary.newly_at_risk
+    return total
+
+
+async def run(settings: Settings, db: Database, stop: asyncio.Event) -> None:
+    """The worker's periodic re-scoring."""
+    service = EtaService(db, settings.models_dir)
+    while not stop.is_set():
+        try:
+            summary = await asyncio.to_thread(rescore_all, db, service, datetime.now(UTC))
+            if summary.scored:
+                log.info(
+                    "rescored %d open orders, %d newly at risk",
+                    summary.scored,
+                    len(summary.newly_at_risk),
+                )
+        except Exception:
+            log.exception("re-scoring failed")
+        with contextlib.suppress(TimeoutError):  # the period ended without a stop
+            await asyncio.wait_for(stop.wait(), timeout=settings.rescore_seconds)
