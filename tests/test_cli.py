@@ -30,3 +30,15 @@ def test_migrate_then_create_merchant_prints_id_and_key(sqlite_env: Path) -> Non
     second = json.loads(runner.invoke(app, ["merchant", "create", "Tienda Sol"]).output)
     assert second["merchant_id"] == 2
     assert second["api_key"] != data["api_key"]
+
+
+def test_demo_history_writes_a_generated_past_once(sqlite_env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    first = runner.invoke(app, ["demo", "--history", "150"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output.strip().splitlines()[-1])
+    assert summary["orders_created"] == 150
+    assert summary["events_rejected"] == 0
+    again = json.loads(runner.invoke(app, ["demo", "--history", "150"]).output.strip().splitlines()[-1])
+    assert (again["orders_created"], again["orders_existing"], again["events_accepted"]) == (0, 150, 0)

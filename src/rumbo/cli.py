@@ -304,8 +304,19 @@ def demo(
         str | None, typer.Option(help="A merchant key; default: the Demo Store's.")
     ] = None,
     orders_per_minute: Annotated[float, typer.Option(help="New orders per minute.")] = 20.0,
+    history: Annotated[
+        int | None,
+        typer.Option(
+            help="Instead: write a generated history of N past orders (for ETA and analytics)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated history.")] = 7,
 ) -> None:
-    """Run the demo store against a running server (Ctrl-C to stop)."""
+    """Run the demo store against a running server (Ctrl-C to stop), or with --history
+    write a realistic past of N orders for the "Demo History" merchant."""
+    if history is not None:
+        _demo_history(history, seed)
+        return
     import httpx
 
     stop = threading.Event()
@@ -314,6 +325,30 @@ def demo(
             run_demo(client, url, api_key, orders_per_minute, stop)
         except KeyboardInterrupt:
             stop.set()
+
+
+def _demo_history(count: int, seed: int) -> None:
+    from rich.progress import Progress
+
+    from rumbo.db import Database
+    from rumbo.eta.history import generate_history
+    from rumbo.eta.store import import_histories
+    from rumbo.kit.clock import SystemClock
+
+    merchant_id = _merchant_named("Demo History")
+    histories = generate_history(count, seed=seed)
+    db = Database(get_settings())
+    with Progress() as progress:
+        task = progress.add_task("writing history", total=len(histories))
+        summary = import_histories(
+            db,
+            merchant_id,
+            histories,
+            SystemClock().now(),
+            progress=lambda n: progress.advance(task, n),
+        )
+    db.dispose()
+    typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
 
 
 if __name__ == "__main__":
