@@ -40,6 +40,8 @@ class EventIn(StrictModel):
 
     @model_validator(mode="after")
     def _has_one_target(self) -> EventIn:
+        if not 1990 <= self.occurred_at.year <= 2100:
+            raise ValueError("occurred_at must be between the years 1990 and 2100")
         if (self.carrier is None) != (self.tracking_number is None):
             raise ValueError("carrier and tracking_number go together")
         if self.tracking_code is None and self.external_id is None and self.carrier is None:

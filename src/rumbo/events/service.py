@@ -450,7 +450,7 @@ def ingest(
                 id=inserted[ident],
                 order_id=order_id,
             )
-            if event.occurred_at > last_event.get(order_id, event.occurred_at - timedelta(1)):
+            if order_id not in last_event or event.occurred_at > last_event[order_id]:
                 last_event[order_id] = event.occurred_at
             if event.status is not None:
                 key = StatusKey.of(event.status, event.occurred_at, event.source, event.event_id)
@@ -690,7 +690,7 @@ def rederive(session: Session, order_ids: Sequence[int], now: datetime) -> list[
                 Event.occurred_at,
             ).where(Event.order_id.in_(chunk))
         ):
-            if ev.occurred_at > last_event.get(ev.order_id, ev.occurred_at - timedelta(1)):
+            if ev.order_id not in last_event or ev.occurred_at > last_event[ev.order_id]:
                 last_event[ev.order_id] = ev.occurred_at
             if ev.status is None:
                 continue
