@@ -40,5 +40,11 @@ def test_demo_history_writes_a_generated_past_once(sqlite_env: Path) -> None:
     summary = json.loads(first.output.strip().splitlines()[-1])
     assert summary["orders_created"] == 150
     assert summary["events_rejected"] == 0
-    again = json.loads(runner.invoke(app, ["demo", "--history", "150"]).output.strip().splitlines()[-1])
-    assert (again["orders_created"], again["orders_existing"], again["events_accepted"]) == (0, 150, 0)
+    again = json.loads(
+        runner.invoke(app, ["demo", "--history", "150"]).output.strip().splitlines()[-1]
+    )
+    assert (again["orders_created"], again["orders_existing"], again["events_accepted"]) == (
+        0,
+        150,
+        0,
+    )

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rumbo import __version__
 from rumbo.analytics import endpoints as analytics_endpoints
 from rumbo.assistant import endpoints as assistant_endpoints
+from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.db import Database
 from rumbo.errors import error_body, install_error_handlers
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         assistant_endpoints,
         eta_endpoints,
         analytics_endpoints,
+        carrier_endpoints,
     ):
         app.include_router(module.router)
 

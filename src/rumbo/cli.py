@@ -221,6 +221,18 @@ def import_olist(
     typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
 
 
+@import_app.command("events")
+def import_events(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV file.")],
+    merchant_id: Annotated[int, typer.Option("--merchant-id", help="Whose events these are.")],
+) -> None:
+    """Import warehouse, payment or carrier events from a CSV file (columns: see
+    rumbo.carriers.imports). Re-running it changes nothing."""
+    from rumbo.carriers.imports import import_file
+
+    raise typer.Exit(import_file(get_settings(), str(file), merchant_id))
+
+
 @eta_app.command("train")
 def eta_train(
     until: Annotated[

@@ -66,7 +66,8 @@ class CarrierEvent:
 def derived_event_id(carrier: str, tracking_number: str, code: str, occurred_at: datetime) -> str:
     """A stable id for carriers that give none, so that a replayed event deduplicates."""
     key = "\x1f".join((carrier, tracking_number, code, occurred_at.astimezone(UTC).isoformat()))
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    # surrogatepass: JSON may carry lone surrogates ("\ud800"); hashing must not fail on them.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @runtime_checkable

@@ -494,7 +494,6 @@ def react(
     that reacts adds its one call here (notifications' outbox, live page updates)."""
 
 
-
 def _finish(
     outcome: IngestOutcome,
     events: Sequence[tuple[int, NormalizedEvent]],

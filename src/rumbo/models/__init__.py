@@ -1,9 +1,19 @@
 """All tables, imported here so metadata is complete for Alembic and the app."""
 
 from rumbo.models.api_key import ApiKey
+from rumbo.models.carrier_code_mapping import CarrierCodeMapping
+from rumbo.models.carrier_connection import CarrierConnection
 from rumbo.models.event import Event
 from rumbo.models.merchant import Merchant
 from rumbo.models.order import Order
 from rumbo.models.shipment import Shipment
 
-__all__ = ["ApiKey", "Event", "Merchant", "Order", "Shipment"]
+__all__ = [
+    "ApiKey",
+    "CarrierCodeMapping",
+    "CarrierConnection",
+    "Event",
+    "Merchant",
+    "Order",
+    "Shipment",
+]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -94,6 +95,18 @@ def _summary_time(document: JsonObject, msg: JsonObject, what: str) -> datetime:
         raise PayloadError(f"{what}: 'ts' out of range") from exc
 
 
+def _coordinate(value: object) -> float | None:
+    """A finite number, else None: a JSON integer too large for a float must not escape
+    as OverflowError (parsers raise PayloadError only)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 class AfterShipAdapter:
     """AfterShip ``tracking_update`` webhooks, bodies unchanged (snake_case wire format)."""
 
@@ -147,10 +160,7 @@ class AfterShipAdapter:
         coordinates = item.get("coordinates")
         lat = lon = None
         if isinstance(coordinates, list) and len(coordinates) == 2:
-            lat, lon = (
-                c if isinstance(c, int | float) and not isinstance(c, bool) else None
-                for c in coordinates
-            )
+            lat, lon = (_coordinate(c) for c in coordinates)
         return CarrierEvent(
             carrier=NAME,
             tracking_number=number,
@@ -163,8 +173,8 @@ class AfterShipAdapter:
                 city=p.opt_text(item, "city", what),
                 state=p.opt_text(item, "state", what),
                 country=p.opt_text(item, "country_iso3", what),
-                lat=float(lat) if lat is not None else None,
-                lon=float(lon) if lon is not None else None,
+                lat=lat,
+                lon=lon,
             ),
             raw=item,
         )
