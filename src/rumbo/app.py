@@ -29,6 +29,7 @@ from rumbo.merchants.service import KeyCache
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
+from rumbo.web import pages as web_pages
 
 DESCRIPTION = """
 Rumbo follows an order from payment to the door.
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
+        web_pages,  # tracking pages, /static, live-update listener (lifespan)
     ):
         app.include_router(module.router)
 

@@ -24,6 +24,7 @@ from rumbo.events.schemas import EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
 from rumbo.models import Event, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
+from rumbo.web import live
 
 # A carrier may scan a parcel a little before the store registers the shipment.
 SHIPMENT_GRACE = timedelta(days=3)
@@ -492,6 +493,7 @@ def react(
     """What must commit together with stored events: ``order_ids`` got new events
     (their public view changed) and ``changes`` moved derived statuses. Each domain
     that reacts adds its one call here (notifications' outbox, live page updates)."""
+    live.announce(session, order_ids)
 
 
 def _finish(

@@ -1,0 +1,513 @@
+"""The shopper's tracking pages: server-rendered HTML over the public API's data.
+
+``GET /`` asks for a code, ``GET /t/{code}`` shows the order (the same
+``PublicTracking`` the public API sends, through the same cache), ``POST
+/t/{code}/verify`` is the privacy gate, ``GET /t/{code}/fragment`` is the live part
+of the page for the small script that follows ``GET /t/{code}/events`` (SSE).
+Everything works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from rumbo.config import Settings
+from rumbo.db import Database
+from rumbo.errors import NotFound
+from rumbo.kit.clock import Clock
+from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.models import Order
+from rumbo.orders.codes import (
+    ALPHABET,
+    LENGTH,
+    CodeError,
+    format_code,
+    normalize,
+    parse_tracking_code,
+)
+from rumbo.public import service
+from rumbo.public.schemas import PublicTracking
+from rumbo.web import content
+from rumbo.web.content import N_
+from rumbo.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, translations
+from rumbo.web.live import LiveHub
+from rumbo.web.timezones import zone_for
+
+WEB_DIR = Path(__file__).parent
+HEARTBEAT_SECONDS = 15.0
+_FORM_SALT = "rumbo.verify-form.v1"
+_FORM_TTL = 2 * 3600
+LANGUAGE_NAMES = {"pt-BR": "Português", "es": "Español", "en": "English"}
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    hub = LiveHub(app.state.db)
+    app.state.live = hub
+    hub.start()
+    try:
+        yield
+    finally:
+        hub.stop()
+
+
+class _Static(StaticFiles):
+    """Rumbo's own assets (no CDN), with the same no-sniff rule as the pages."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "public, max-age=3600")
+        return response
+
+
+router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+router.mount("/static", _Static(directory=WEB_DIR / "static"), name="static")
+
+
+# -- rendering ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _environment(language: str) -> Environment:
+    """One Jinja environment per language, its catalogue installed (thread-safe)."""
+    env = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language, "messages"), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def choose_language(
+    requested: str | None, customer_locale: str | None, accept_language: str | None
+) -> str:
+    """``?lang=``, else the order's customer locale, else Accept-Language, else English."""
+    for candidate in (requested, customer_locale):
+        language = normalize_language(candidate)
+        if language:
+            return language
+    if accept_language:
+        weighted: list[tuple[float, int, str]] = []
+        for position, part in enumerate(accept_language.split(",")):
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            weighted.append((-quality, position, tag))
+        for _, _, tag in sorted(weighted):
+            language = normalize_language(tag)
+            if language:
+                return language
+    return DEFAULT_LANGUAGE
+
+
+def _csp(nonce: str) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' https: data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        )
+    )
+
+
+def _render(
+    request: Request,
+    template: str,
+    language: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    accent = context.get("store_accent")
+    env = _environment(language)
+    html = env.get_template(template).render(
+        language=language,
+        html_lang=language,
+        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        nonce=nonce,
+        palette=content.palette(accent if isinstance(accent, str) else None),
+        lang_url=lambda code: _with_query(
+            str(context.get("page_path", request.url.path)),
+            **context.get("page_params", {}),
+            lang=code,
+        ),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    headers = response.headers
+    headers["Content-Security-Policy"] = _csp(nonce)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cache-Control"] = "private, no-store"
+    headers["Content-Language"] = language
+    headers["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+def _with_query(path: str, **params: str | None) -> str:
+    query = {key: value for key, value in params.items() if value}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def code_problem(typed: str, error: CodeError) -> tuple[str, dict[str, Any]]:
+    """The (translatable) message of a typed code's mistake, with its values.
+
+    The English text is the one ``rumbo.orders.codes`` raises."""
+    code = normalize(typed)
+    if error.reason == "wrong_length":
+        return N_("A tracking code has %(expected)s characters; this one has %(got)s."), {
+            "expected": LENGTH,
+            "got": len(code),
+        }
+    if error.reason == "bad_characters":
+        bad = "".join(sorted({ch for ch in code if ch not in ALPHABET}))
+        return N_("A tracking code cannot contain %(characters)s."), {"characters": repr(bad)}
+    return N_("This tracking code has a typo: its last character does not match the others."), {}
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def _cookie_name(code: str) -> str:
+    return f"rumbo_t_{code}"
+
+
+def _load(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
+    """The public view (verified if ``token`` is valid), the order id and its version."""
+    db: Database = request.app.state.db
+    views: service.PublicViews = request.app.state.public_views
+    tokens: service.TrackTokens = request.app.state.track_tokens
+    with db.reader() as conn:
+        # The version is read first: a change in between only costs one extra refresh.
+        row = conn.execute(
+            select(Order.id, Order.version).where(Order.tracking_code == code)
+        ).first()
+        if row is None:
+            raise NotFound("No order has this tracking code.", "tracking_code_unknown")
+        body = views.render(conn, code, tokens, token)
+    return PublicTracking.model_validate_json(body), row.id, row.version
+
+
+def _tracking_context(tracking: PublicTracking, version: int, language: str) -> dict[str, Any]:
+    zone = zone_for(tracking.destination.country, tracking.destination.state)
+    fmt = content.Formatter(language, zone)
+    code = tracking.tracking_code
+    return {
+        "t": tracking,
+        "code": code,
+        "code_display": format_code(code),
+        "version": version,
+        "fmt": fmt,
+        "steps": content.progress_steps(tracking),
+        "labels": content.STATUS_LABEL,
+        "sentences": content.STATUS_SENTENCE,
+        "explanations": content.EXPLANATION,
+        "explanation": content.EXPLANATION.get(tracking.status),
+        "prediction": content.predicted_delivery(tracking),
+        "timeline": list(reversed(tracking.timeline)),
+        "carrier_name": content.carrier_name,
+        "place_text": content.place_text,
+        "description_of": content.description_of,
+        "shipment_steps": content.shipment_steps,
+        "store_accent": tracking.store.accent_color,
+        "fragment_url": _with_query(f"/t/{code}/fragment", lang=language),
+        "events_url": _with_query(f"/t/{code}/events", v=str(version)),
+        "verify_url": f"/t/{code}/verify",
+        "page_path": f"/t/{code}",
+    }
+
+
+def _form_token(settings: Settings, code: str) -> str:
+    return URLSafeTimedSerializer(settings.secret_key, salt=_FORM_SALT).dumps(code)
+
+
+def _form_token_ok(settings: Settings, token: str, code: str) -> bool:
+    try:
+        data = URLSafeTimedSerializer(settings.secret_key, salt=_FORM_SALT).loads(
+            token, max_age=_FORM_TTL
+        )
+    except BadSignature:
+        return False
+    return bool(data == code)
+
+
+def _same_origin(request: Request, settings: Settings) -> bool:
+    """A form post from our own pages: Origin (or, without it, Referer) is ours."""
+    allowed = {
+        f"{request.url.scheme}://{request.url.netloc}",
+        "{0.scheme}://{0.netloc}".format(urlsplit(settings.base_url)),
+    }
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null":
+        return origin in allowed
+    referer = request.headers.get("referer")
+    if referer:
+        return "{0.scheme}://{0.netloc}".format(urlsplit(referer)) in allowed
+    return origin is None  # no header at all (privacy settings): the signed token decides
+
+
+# -- routes -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, code: str | None = None, lang: str | None = None) -> Response:
+    language = choose_language(lang, None, request.headers.get("accept-language"))
+    problem: tuple[str, dict[str, Any]] | None = None
+    if code:
+        try:
+            canonical = parse_tracking_code(code)
+        except CodeError as exc:
+            problem = code_problem(code, exc)
+        else:
+            return RedirectResponse(_with_query(f"/t/{canonical}", lang=lang), status_code=303)
+    return _render(
+        request,
+        "home.html",
+        language,
+        {
+            "typed": code or "",
+            "problem": problem,
+            "page_path": "/",
+            "page_params": {"code": code} if code else {},
+        },
+        422 if problem else 200,
+    )
+
+
+def _not_found(request: Request, typed: str, language: str, problem: tuple[str, Any]) -> Response:
+    context = {"typed": typed, "problem": problem, "page_path": "/", "page_params": {"code": typed}}
+    return _render(request, "home.html", language, context, status_code=404)
+
+
+async def _tracking_page(
+    request: Request,
+    tracking_code: str,
+    lang: str | None,
+    *,
+    form_error: tuple[str, dict[str, Any]] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    accept = request.headers.get("accept-language")
+    try:
+        code = parse_tracking_code(tracking_code)
+    except CodeError as exc:
+        return _not_found(
+            request,
+            tracking_code,
+            choose_language(lang, None, accept),
+            code_problem(tracking_code, exc),
+        )
+    if code != tracking_code:
+        return RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=301)
+    token = request.cookies.get(_cookie_name(code))
+    try:
+        tracking, _, version = await run_in_threadpool(_load, request, code, token)
+    except NotFound:
+        return _not_found(
+            request,
+            code,
+            choose_language(lang, None, accept),
+            (N_("No order has this tracking code."), {}),
+        )
+    language = choose_language(lang, tracking.language, accept)
+    settings: Settings = request.app.state.settings
+    context = _tracking_context(tracking, version, language)
+    context.update(
+        form_token=_form_token(settings, code),
+        form_error=form_error,
+        requested_lang=lang,
+    )
+    response = _render(request, "track.html", language, context, status_code)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@router.get("/t/{tracking_code}", response_class=HTMLResponse)
+async def tracking_page(tracking_code: str, request: Request, lang: str | None = None) -> Response:
+    return await _tracking_page(request, tracking_code, lang)
+
+
+@router.get("/t/{tracking_code}/fragment", response_class=HTMLResponse)
+async def tracking_fragment(
+    tracking_code: str, request: Request, lang: str | None = None
+) -> Response:
+    """The live part of the page (status, progress, shipments, timeline) for the script."""
+    try:
+        code = parse_tracking_code(tracking_code)
+        tracking, _, version = await run_in_threadpool(
+            _load, request, code, request.cookies.get(_cookie_name(code))
+        )
+    except (CodeError, NotFound):
+        return Response(status_code=404)
+    language = choose_language(lang, tracking.language, request.headers.get("accept-language"))
+    context = _tracking_context(tracking, version, language)
+    response = _render(request, "_live.html", language, context)
+    response.headers["X-Rumbo-Version"] = str(version)
+    return response
+
+
+@router.post("/t/{tracking_code}/verify", response_class=HTMLResponse)
+async def verify(
+    tracking_code: str,
+    request: Request,
+    answer: Annotated[str, Form(max_length=320)] = "",
+    form_token: Annotated[str, Form(max_length=500)] = "",
+    lang: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The privacy gate as a form: same check and rate limits as the API's /verify."""
+    settings: Settings = request.app.state.settings
+    try:
+        code = parse_tracking_code(tracking_code)
+    except CodeError:
+        return await _tracking_page(request, tracking_code, lang)
+    if not (_same_origin(request, settings) and _form_token_ok(settings, form_token, code)):
+        return await _tracking_page(
+            request,
+            code,
+            lang,
+            form_error=(N_("This form expired. Please try again."), {}),
+            status_code=403,
+        )
+    db: Database = request.app.state.db
+    per_code: SlidingWindow = request.app.state.verify_limit_code
+    per_client: SlidingWindow = request.app.state.verify_limit_client
+    client = request.client.host if request.client else "unknown"
+
+    def check() -> bool | float:
+        with db.session(write=False) as session:
+            try:
+                order = service.find_order(session, code)
+            except NotFound:
+                return False
+            wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
+            if wait > 0:
+                return wait
+            typed = answer.strip()
+            email, postal = (typed, None) if "@" in typed else (None, typed)
+            if typed and service.answer_matches(order, postal, email):
+                return True
+            per_code.hit(order.tracking_code)
+            per_client.hit(client)
+            return False
+
+    outcome = await run_in_threadpool(check)
+    if outcome is True:
+        tokens: service.TrackTokens = request.app.state.track_tokens
+        clock: Clock = request.app.state.clock
+        token, _ = tokens.issue(code, clock.now())
+        response = RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=303)
+        response.set_cookie(
+            _cookie_name(code),
+            token,
+            max_age=tokens.ttl_seconds,
+            path=f"/t/{code}",
+            httponly=True,
+            samesite="lax",
+            secure=settings.base_url.startswith("https://"),
+        )
+        return response
+    if outcome is False:
+        return await _tracking_page(
+            request,
+            code,
+            lang,
+            form_error=(
+                N_(
+                    "That does not match this order. Check the postal code or e-mail and try again."
+                ),
+                {},
+            ),
+            status_code=403,
+        )
+    seconds = int(outcome) + 1
+    return await _tracking_page(
+        request,
+        code,
+        lang,
+        form_error=(
+            N_("Too many attempts. For your security, please try again in %(minutes)s min."),
+            {"minutes": max(1, (seconds + 59) // 60)},
+        ),
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+@router.get("/t/{tracking_code}/events")
+async def tracking_events(tracking_code: str, request: Request, v: int = 0) -> Response:
+    """Server-sent events: ``changed`` whenever the order may have changed (any process)."""
+    try:
+        code = parse_tracking_code(tracking_code)
+    except CodeError:
+        return Response(status_code=404)
+    db: Database = request.app.state.db
+
+    def order_id() -> int | None:
+        with db.reader() as conn:
+            found = conn.execute(select(Order.id).where(Order.tracking_code == code)).scalar()
+            return int(found) if found is not None else None
+
+    found = await run_in_threadpool(order_id)
+    if found is None:
+        return Response(status_code=404)
+    hub: LiveHub = request.app.state.live
+    heartbeat: float = getattr(request.app.state, "live_heartbeat", HEARTBEAT_SECONDS)
+
+    async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        subscription = await run_in_threadpool(hub.subscribe, found, v, loop)
+        try:
+            yield "retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    await asyncio.wait_for(subscription.changed.wait(), timeout=heartbeat)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                subscription.changed.clear()
+                yield "event: changed\ndata: {}\n\n"
+        finally:
+            hub.unsubscribe(subscription)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,231 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, no downloads)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI, Tenant
+from tests.factories import event_body
+from tests.web.conftest import LiveServer, place_order
+
+pytestmark = [pytest.mark.browser]
+
+CHROMIUM = Path(os.environ.get("RUMBO_CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail(f"CI=true but {CHROMIUM} is missing (run .ci/install-browser)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium, or .ci/install-browser)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if IN_CI:
+            pytest.fail("CI=true but playwright is not installed")
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 360, "height": 780}, device_scale_factor=1)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield tab
+    context.close()
+    # A wrong answer (403) or a typo (422) is a page the shopper is meant to see.
+    expected = ("status of 403", "status of 422")
+    unexpected = [e for e in errors if not any(status in e for status in expected)]
+    assert not unexpected  # no CSP violations, script errors or missing assets
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite is enough here; the live mechanism is tested on both databases."""
+    value: str = request.getfixturevalue("sqlite_template").as_posix()
+    target = tmp_path / "rumbo.db"
+    target.write_bytes(Path(value).read_bytes())
+    return f"sqlite:///{target}"
+
+
+def _branded_order(server: LiveServer, tenant: Tenant) -> dict[str, Any]:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.patch(
+            "/api/v1/merchant",
+            json={
+                "accent_color": "#5B2A86",
+                "support_email": "ajuda@aurora.example",
+                "support_phone": "+55 11 4000-1234",
+                "support_url": "https://aurora.example/ajuda",
+            },
+            headers=tenant.headers,
+        ).raise_for_status()
+        return place_order(http, tenant)
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "status"),
+    [
+        ("pt-BR", "Histórico", "Em trânsito"),
+        ("es", "Historial", "En tránsito"),
+        ("en", "History", "In transit"),
+    ],
+)
+def test_tracking_link_shows_the_timeline_in_each_language(
+    server: LiveServer, tenant: Tenant, page: Any, lang: str, heading: str, status: str
+) -> None:
+    order = _branded_order(server, tenant)
+    page.goto(f"{server.url}/t/{order['tracking_code']}?lang={lang}")
+    assert page.locator("h2#history-title").inner_text() == heading
+    assert page.locator("#status-title").inner_text() == status
+    items = page.locator("ol.timeline > li")
+    assert items.count() == 3
+    assert "Curitiba, PR" in items.first.inner_text()
+    assert page.locator("[aria-current=step]").count() == 1
+    # The accent colour came through the nonce'd style (CSP would have blocked inline).
+    accent = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+    )
+    assert accent == "#5b2a86"
+    # Readable at 360 px: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"tracking-{lang}.png"), full_page=True)
+
+
+def test_an_event_pushed_through_the_api_updates_the_open_page(
+    server: LiveServer, tenant: Tenant, page: Any
+) -> None:
+    order = _branded_order(server, tenant)
+    page.goto(f"{server.url}/t/{order['tracking_code']}?lang=en")
+    page.wait_for_function("document.getElementById('live') !== null")
+    page.wait_for_timeout(300)  # let EventSource connect
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post(
+            "/api/v1/events",
+            json=[
+                event_body(
+                    None,
+                    carrier="correios",
+                    tracking_number="PN987654321BR",
+                    status="out_for_delivery",
+                    occurred_at="2026-11-22T08:00:00-03:00",
+                    location={"city": "São Paulo", "state": "SP", "country": "BR"},
+                    description="Saiu para entrega ao destinatário",
+                )
+            ],
+            headers=tenant.headers,
+        ).raise_for_status()
+    page.locator("#status-title", has_text="Out for delivery").wait_for(timeout=8000)
+    assert page.locator("ol.timeline > li").count() == 4
+    assert "Saiu para entrega" in page.locator("ol.timeline > li").first.inner_text()
+    current = page.locator("[aria-current=step]").inner_text()
+    assert "Out for delivery" in current
+    assert page.url.endswith("?lang=en")  # no reload, no navigation
+    if os.environ.get("RUMBO_UPDATE_SCREENSHOT"):  # the README's picture, on demand
+        page.set_viewport_size({"width": 400, "height": 1180})
+        page.evaluate("document.getElementById('live').classList.remove('is-updated')")
+        page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_privacy_gate_in_the_browser(server: LiveServer, tenant: Tenant, page: Any) -> None:
+    order = _branded_order(server, tenant)
+    page.goto(f"{server.url}/t/{order['tracking_code']}?lang=en")
+    assert page.get_by_text("Ana Souza").count() == 0
+    page.get_by_label("Postal code or e-mail").fill("99999-000")
+    page.get_by_role("button", name="Show details").click()
+    assert "does not match" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Postal code or e-mail").fill("01310-100")
+    page.get_by_role("button", name="Show details").click()
+    page.get_by_role("heading", name="Delivery details").wait_for()
+    assert page.get_by_text("Ana Souza").count() == 1
+    assert "Camiseta" in page.locator(".items").inner_text()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    cookie = cookies[f"rumbo_t_{order['tracking_code']}"]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tracking-verified.png"), full_page=True)
+
+
+def test_code_form_catches_a_typo(server: LiveServer, tenant: Tenant, page: Any) -> None:
+    order = _branded_order(server, tenant)
+    code = order["tracking_code"]
+    typo = code[:5] + code[6] + code[5] + code[7:]  # two neighbours swapped
+    if typo == code:
+        typo = code[:-1] + ("A" if code[-1] != "A" else "B")
+    page.goto(f"{server.url}/?lang=es")
+    page.get_by_label("Código de seguimiento").fill(typo)
+    page.get_by_role("button", name="Seguir").click()
+    assert "errata" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Código de seguimiento").fill(code.lower())
+    page.get_by_role("button", name="Seguir").click()
+    page.wait_for_url(f"**/t/{code}?lang=es")
+    assert page.locator("#status-title").inner_text() == "En tránsito"
+
+
+def test_keyboard_focus_is_visible(server: LiveServer, tenant: Tenant, page: Any) -> None:
+    order = _branded_order(server, tenant)
+    page.goto(f"{server.url}/t/{order['tracking_code']}?lang=en")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to content"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.press("Enter")  # skip to content, then walk the page's controls
+    visited = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        tag, style, width = page.evaluate(
+            "(() => { const s = getComputedStyle(document.activeElement);"
+            " return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; })()"
+        )
+        if tag == "BODY":  # past the last control
+            break
+        visited.append(tag)
+        assert (style, width) == ("solid", "3px"), tag
+    assert visited[:2] == ["INPUT", "BUTTON"]  # the privacy gate comes first after the skip
+
+
+def test_the_page_works_without_javascript(
+    server: LiveServer, tenant: Tenant, browser: Any
+) -> None:
+    order = _branded_order(server, tenant)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 780})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/t/{order['tracking_code']}?lang=pt-BR")
+        assert page.locator("#status-title").inner_text() == "Em trânsito"
+        page.get_by_label("CEP ou e-mail").fill("01310-100")
+        page.get_by_role("button", name="Mostrar dados").click()
+        page.get_by_role("heading", name="Dados da entrega").wait_for()
+        assert page.get_by_text("Ana Souza").count() == 1
+        page.get_by_role("link", name="Español").click()
+        assert page.locator("#status-title").inner_text() == "En tránsito"
+        assert page.get_by_text("Ana Souza").count() == 1  # still verified
+    finally:
+        context.close()
