@@ -5,8 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rumbo.assistant.facts import LastEvent, OrderFacts, ShipmentFacts, SupportContact
-from rumbo.events.status import EXCEPTIONS, Status
+from rumbo.assistant.facts import (
+    DeliveryPrediction,
+    LastEvent,
+    OrderFacts,
+    ShipmentFacts,
+    SupportContact,
+)
+from rumbo.events.status import EXCEPTIONS, TERMINAL, Status
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.service import sort_timeline
 
@@ -45,6 +51,14 @@ def facts_for(session: Session, order: Order) -> OrderFacts:
         if last
         else None,
         promised_delivery_date=order.promised_delivery_date,
+        prediction=DeliveryPrediction(
+            estimated=order.eta_estimated.date(),
+            earliest=order.eta_earliest.date() if order.eta_earliest else None,
+            latest=order.eta_latest.date() if order.eta_latest else None,
+        )
+        if order.eta_estimated is not None and Status(order.status) not in TERMINAL
+        else None,
+        risk=order.risk if order.risk in ("on_track", "at_risk", "late") else None,  # type: ignore[arg-type]
         shipments=tuple(ShipmentFacts(s.carrier, s.tracking_number) for s in shipments),
         exception_description=exceptions[-1].description if exceptions else None,
         shipments_count=order.shipments_total,

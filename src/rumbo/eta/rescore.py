@@ -58,6 +58,8 @@ _UPDATE = (
         risk=bindparam("risk"),
         eta_model_version=bindparam("eta_model_version"),
         eta_scored_at=bindparam("eta_scored_at"),
+        # The public view shows the prediction: cached renderings must refresh.
+        version=Order.version + 1,
     )
 )
 

@@ -59,6 +59,14 @@ class PrivateDetail(BaseModel):
     items: list[Item]
 
 
+class PublicPrediction(BaseModel):
+    """When the order should arrive, from the store's own delivery history."""
+
+    estimated_delivery: datetime
+    earliest: datetime | None
+    latest: datetime | None
+
+
 class PublicTracking(BaseModel):
     tracking_code: str
     status: Status
@@ -66,6 +74,9 @@ class PublicTracking(BaseModel):
     partially_delivered: bool
     placed_at: datetime
     promised_delivery_date: date | None
+    prediction: PublicPrediction | None = Field(
+        None, description="Predicted delivery with its range while the order is on its way."
+    )
     destination: PublicPlace
     language: str
     store: Store

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from rumbo.errors import NotFound
-from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, Status
+from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, TERMINAL, Status
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import AddressOut, Item
@@ -29,6 +29,7 @@ from rumbo.public.schemas import (
     PrivateDetail,
     PublicEvent,
     PublicPlace,
+    PublicPrediction,
     PublicShipment,
     PublicTracking,
     Store,
@@ -71,6 +72,9 @@ _VIEW = (
         Order.placed_at,
         Order.promised_delivery_date,
         Order.destination,
+        Order.eta_estimated,
+        Order.eta_earliest,
+        Order.eta_latest,
         Order.customer_locale,
         Order.customer_name,
         Order.items,
@@ -175,6 +179,13 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
         partially_delivered=0 < order.shipments_delivered < order.shipments_total,
         placed_at=order.placed_at,
         promised_delivery_date=order.promised_delivery_date,
+        prediction=PublicPrediction(
+            estimated_delivery=order.eta_estimated,
+            earliest=order.eta_earliest,
+            latest=order.eta_latest,
+        )
+        if order.eta_estimated is not None and current not in TERMINAL
+        else None,
         destination=PublicPlace(
             city=destination.get("city"),
             state=destination.get("state"),

@@ -226,13 +226,17 @@ class Prediction:
     latest: date
 
 
-def predicted_delivery(tracking: PublicTracking) -> Prediction | None:
-    """HOOK for the delivery-date prediction: the page shows it when this returns one.
-
-    Not yet available: ``rumbo.eta`` has the model but no per-order predictions in the
-    public view. Fill this from the public view (e.g. a ``prediction`` field) when it does.
-    """
-    return None
+def predicted_delivery(tracking: PublicTracking, zone: ZoneInfo) -> Prediction | None:
+    """The predicted delivery day and range, as calendar days on the destination's clock."""
+    predicted = tracking.prediction
+    if predicted is None:
+        return None
+    expected = predicted.estimated_delivery.astimezone(zone).date()
+    earliest = predicted.earliest.astimezone(zone).date() if predicted.earliest else expected
+    latest = predicted.latest.astimezone(zone).date() if predicted.latest else expected
+    return Prediction(
+        expected=expected, earliest=min(earliest, expected), latest=max(latest, expected)
+    )
 
 
 def progress_steps(tracking: PublicTracking) -> list[Step]:

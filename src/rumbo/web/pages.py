@@ -234,7 +234,7 @@ def _tracking_context(tracking: PublicTracking, version: int, language: str) -> 
         "sentences": content.STATUS_SENTENCE,
         "explanations": content.EXPLANATION,
         "explanation": content.EXPLANATION.get(tracking.status),
-        "prediction": content.predicted_delivery(tracking),
+        "prediction": content.predicted_delivery(tracking, zone),
         "timeline": list(reversed(tracking.timeline)),
         "carrier_name": content.carrier_name,
         "place_text": content.place_text,
