@@ -16,6 +16,7 @@ from rumbo.assistant import endpoints as assistant_endpoints
 from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.db import Database
+from rumbo.devices import endpoints as device_endpoints
 from rumbo.errors import error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
+        device_endpoints,
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
     ):
         app.include_router(module.router)

@@ -301,6 +301,30 @@ def eta_rescore() -> None:
     typer.echo(json.dumps({"scored": summary.scored, "newly_at_risk": len(summary.newly_at_risk)}))
 
 
+prune_app = typer.Typer(help="Retention: delete old data.", no_args_is_help=True)
+app.add_typer(prune_app, name="prune")
+
+
+@prune_app.command("positions")
+def prune_positions(
+    older_than_days: Annotated[
+        int, typer.Option("--older-than-days", min=1, help="Keep this many days of tracks.")
+    ],
+) -> None:
+    """Delete courier-device track points recorded more than N days ago (latest kept)."""
+    from datetime import timedelta
+
+    from rumbo.db import Database
+    from rumbo.devices.service import prune_positions as prune
+    from rumbo.kit.clock import SystemClock
+
+    db = Database(get_settings())
+    with db.session() as session:
+        deleted = prune(session, SystemClock().now() - timedelta(days=older_than_days))
+    db.dispose()
+    typer.echo(json.dumps({"deleted": deleted}))
+
+
 @app.command()
 def worker() -> None:
     """Run the background services (notifications, device positions) until stopped."""

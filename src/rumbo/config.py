@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         "NORMAL",
         description="SQLite durability: NORMAL survives a process crash; FULL also a power cut.",
     )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://host:1883 of the device broker; unset: no MQTT subscriber."
+    )
+    arriving_soon_meters: float = Field(
+        1000.0, gt=0, description="Courier this close to a destination: arriving soon."
+    )
     log_level: str = "INFO"
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
     rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")

@@ -27,6 +27,9 @@ def services() -> list[tuple[str, Service]]:
     from rumbo.eta.rescore import run as eta_rescore  # idle until a model is trained
 
     found.append(("eta-rescore", eta_rescore))
+    from rumbo.devices.tasks import run as device_positions  # idle without RUMBO_MQTT_URL
+
+    found.append(("device-positions", device_positions))
     return found
 
 

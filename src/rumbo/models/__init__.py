@@ -3,6 +3,9 @@
 from rumbo.models.api_key import ApiKey
 from rumbo.models.carrier_code_mapping import CarrierCodeMapping
 from rumbo.models.carrier_connection import CarrierConnection
+from rumbo.models.device import Device
+from rumbo.models.device_position import DevicePosition
+from rumbo.models.device_route import DeviceRoute
 from rumbo.models.event import Event
 from rumbo.models.merchant import Merchant
 from rumbo.models.order import Order
@@ -12,6 +15,9 @@ __all__ = [
     "ApiKey",
     "CarrierCodeMapping",
     "CarrierConnection",
+    "Device",
+    "DevicePosition",
+    "DeviceRoute",
     "Event",
     "Merchant",
     "Order",

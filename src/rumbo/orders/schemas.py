@@ -34,6 +34,10 @@ class Address(StrictModel):
     state: ShortText | None = None
     postal_code: PostalCode | None = None
     country: CountryCode
+    # Where the courier delivers (devices' "arriving soon"). Left out of dumps when
+    # unknown, so stored destinations and idempotency hashes of older orders hold.
+    lat: float | None = Field(None, ge=-90, le=90, exclude_if=lambda v: v is None)
+    lon: float | None = Field(None, ge=-180, le=180, exclude_if=lambda v: v is None)
 
 
 class AddressOut(BaseModel):

@@ -51,12 +51,23 @@ class Store(BaseModel):
     support_url: str | None
 
 
+class CourierPosition(BaseModel):
+    """Where the courier carrying the parcel was last seen, rounded to ~100 m."""
+
+    lat: float
+    lon: float
+    recorded_at: datetime
+
+
 class PrivateDetail(BaseModel):
     """Shown only after the visitor proved they own the order."""
 
     customer_name: str | None
     destination: AddressOut
     items: list[Item]
+    courier: CourierPosition | None = Field(
+        None, description="While a parcel is out for delivery on a tracked courier device."
+    )
 
 
 class PublicPrediction(BaseModel):

@@ -19,12 +19,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from rumbo.devices.service import courier_position
 from rumbo.errors import NotFound
 from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, TERMINAL, Status
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import AddressOut, Item
 from rumbo.public.schemas import (
+    CourierPosition,
     Milestone,
     PrivateDetail,
     PublicEvent,
@@ -167,10 +169,19 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
     destination = order.destination
     private = None
     if verified:
+        # The courier's position is personal too (it leads to the door): verified only.
+        courier = courier_position(
+            conn, [s.id for s in shipments if s.status == Status.OUT_FOR_DELIVERY]
+        )
         private = PrivateDetail(
             customer_name=order.customer_name,
             destination=AddressOut.model_validate(destination),
             items=[Item.model_validate(item) for item in order.items],
+            courier=CourierPosition(
+                lat=courier.lat, lon=courier.lon, recorded_at=courier.recorded_at
+            )
+            if courier
+            else None,
         )
     return PublicTracking(
         tracking_code=order.tracking_code,

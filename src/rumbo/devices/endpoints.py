@@ -1,0 +1,118 @@
+"""Courier devices: the store's API (``/api/v1/devices``) and the OsmAnd endpoint
+(``/osmand``) that Traccar Client and compatible trackers post positions to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response, status
+
+from rumbo.db import SessionDep
+from rumbo.devices import service
+from rumbo.devices.osmand import parse_osmand_request
+from rumbo.devices.positions import PositionError
+from rumbo.devices.schemas import DeviceCreate, DeviceOut, RouteOut, RouteUpdate
+from rumbo.devices.writer import PositionWriter
+from rumbo.errors import RumboError
+from rumbo.kit.clock import Clock, ClockDep
+from rumbo.merchants.deps import MerchantDep
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    writer = PositionWriter(
+        app.state.db,
+        app.state.clock,
+        arriving_soon_meters=app.state.settings.arriving_soon_meters,
+    )
+    app.state.position_writer = writer
+    writer.start()
+    try:
+        yield
+    finally:
+        writer.stop()
+
+
+router = APIRouter(lifespan=_lifespan, tags=["courier devices"])
+
+
+@router.post(
+    "/api/v1/devices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceOut,
+    summary="Register a courier device",
+    responses={409: {"description": "This device_id is already registered."}},
+)
+def create_device(
+    body: DeviceCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+) -> DeviceOut:
+    return service.device_out(service.create_device(session, merchant_id, body, clock.now()))
+
+
+@router.get(
+    "/api/v1/devices",
+    response_model=list[DeviceOut],
+    summary="Your devices, with their latest position",
+)
+def list_devices(session: SessionDep, merchant_id: MerchantDep) -> list[DeviceOut]:
+    return [service.device_out(d) for d in service.list_devices(session, merchant_id)]
+
+
+@router.get(
+    "/api/v1/devices/{device_id}/route",
+    response_model=RouteOut,
+    summary="The shipments a device carries, with their 'arriving soon' facts",
+)
+def get_route(device_id: str, session: SessionDep, merchant_id: MerchantDep) -> RouteOut:
+    return service.route_of(session, service.get_device(session, merchant_id, device_id))
+
+
+@router.put(
+    "/api/v1/devices/{device_id}/route",
+    response_model=RouteOut,
+    summary="Replace the shipments a device carries",
+    responses={404: {"description": "Unknown device, or shipments that are not yours."}},
+)
+def put_route(
+    device_id: str,
+    body: RouteUpdate,
+    session: SessionDep,
+    merchant_id: MerchantDep,
+    clock: ClockDep,
+) -> RouteOut:
+    return service.set_route(session, merchant_id, device_id, body.shipment_ids, clock.now())
+
+
+@router.api_route(
+    "/osmand",
+    methods=["GET", "POST"],
+    summary="OsmAnd protocol (Traccar Client): a device posts its position",
+    responses={
+        200: {"description": "Stored (or deliberately dropped: a fix dated in the future)."},
+        400: {"description": "Bad input, or an unknown device id (query and form requests)."},
+        404: {"description": "Unknown device id (JSON body requests)."},
+    },
+)
+async def osmand(request: Request) -> Response:
+    """Query parameters, a form body or Traccar Client's JSON body, as Traccar's
+    OsmAndProtocolDecoder accepts them. The answer is Traccar's: 200 with an empty body."""
+    clock: Clock = request.app.state.clock
+    content_type = request.headers.get("content-type")
+    try:
+        positions = parse_osmand_request(
+            "/?" + request.url.query, await request.body(), content_type, clock.now()
+        )
+    except PositionError as exc:
+        raise RumboError(exc.message, 400, "invalid_position") from None
+    writer: PositionWriter = request.app.state.position_writer
+    outcome = await writer.submit(positions)
+    if outcome.unknown_devices:
+        # Traccar: 400 for an unknown id in a query/form request, 404 in the JSON branch
+        # (SPEC_SUMMARY.md). A fix that accept_fix drops (dated in the future, 0,0) is
+        # still a 200: Traccar Client retries a refused fix forever, blocking its queue.
+        is_json = (content_type or "").lower().startswith("application/json")
+        raise RumboError(
+            "This device is not registered.", 404 if is_json else 400, "unknown_device"
+        )
+    return Response(status_code=200)

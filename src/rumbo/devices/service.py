@@ -1,0 +1,454 @@
+"""Courier devices: registration, routes, the one path every position takes into
+the database, the shopper's view of the courier, and retention.
+
+OsmAnd HTTP and MQTT both parse into :class:`~rumbo.devices.positions.Position` and
+call :func:`store_positions`, many positions per transaction. Per device, fixes are
+judged in arrival order by :func:`~rumbo.devices.positions.accept_fix` against the
+latest believable one, exactly as if they had come one by one: the track keeps what
+is believable (flagged when it is not the latest), the latest position only moves
+forward in time and never to an implausible place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rumbo.devices.positions import Position, Verdict, accept_fix, haversine_m, public_position
+from rumbo.devices.schemas import DeviceCreate, DeviceOut, DevicePositionOut, RouteOut, RouteStop
+from rumbo.errors import Conflict, NotFound
+from rumbo.events.status import Status
+from rumbo.models import Device, DevicePosition, DeviceRoute, Order, Shipment
+
+_CHUNK = 500
+# A courier near a parcel that is already delivered, returned or cancelled is not news.
+_FINISHED = frozenset({Status.DELIVERED, Status.RETURNED, Status.CANCELLED})
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+# --- devices and routes (the store's API) ---------------------------------------------
+
+
+def create_device(session: Session, merchant_id: int, body: DeviceCreate, now: datetime) -> Device:
+    """Register a device; its identifier is unique across all merchants (a device sends
+    nothing else), so a taken one is a 409 whoever holds it."""
+    if session.scalar(select(Device.id).where(Device.device_id == body.device_id)) is not None:
+        raise Conflict("A device with this device_id is already registered.", "device_exists")
+    device = Device(
+        merchant_id=merchant_id, device_id=body.device_id, name=body.name, created_at=now
+    )
+    session.add(device)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # registered concurrently
+        raise Conflict(
+            "A device with this device_id is already registered.", "device_exists"
+        ) from None
+    return device
+
+
+def list_devices(session: Session, merchant_id: int) -> list[Device]:
+    return list(
+        session.scalars(select(Device).where(Device.merchant_id == merchant_id).order_by(Device.id))
+    )
+
+
+def get_device(session: Session, merchant_id: int, device_id: str) -> Device:
+    device = session.scalar(
+        select(Device).where(Device.device_id == device_id, Device.merchant_id == merchant_id)
+    )
+    if device is None:
+        raise NotFound("No device of yours has this device_id.", "unknown_device")
+    return device
+
+
+def device_out(device: Device) -> DeviceOut:
+    position = None
+    if device.lat is not None and device.lon is not None and device.recorded_at is not None:
+        position = DevicePositionOut(
+            lat=device.lat,
+            lon=device.lon,
+            recorded_at=device.recorded_at,
+            speed_kmh=device.speed_kmh,
+            heading=device.heading,
+            accuracy_m=device.accuracy_m,
+            battery=device.battery,
+        )
+    return DeviceOut(
+        device_id=device.device_id,
+        name=device.name,
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+        position=position,
+    )
+
+
+def set_route(
+    session: Session, merchant_id: int, device_id: str, shipment_ids: Sequence[int], now: datetime
+) -> RouteOut:
+    """Make ``shipment_ids`` the device's whole route.
+
+    Shipments already on it keep their assignment time and "arriving soon" fact; a
+    shipment on another device moves here (a parcel has one courier at a time) and
+    keeps its fact too, so the shopper is told once. A shipment that is not the
+    merchant's is a 404, as if it did not exist.
+    """
+    device = get_device(session, merchant_id, device_id)
+    wanted = list(dict.fromkeys(shipment_ids))
+    found = set(
+        session.scalars(
+            select(Shipment.id).where(Shipment.merchant_id == merchant_id, Shipment.id.in_(wanted))
+        )
+    )
+    missing = [sid for sid in wanted if sid not in found]
+    if missing:
+        raise NotFound(
+            "No shipment of yours has these ids.", "unknown_shipment", {"shipment_ids": missing}
+        )
+    session.execute(
+        delete(DeviceRoute).where(
+            DeviceRoute.device_pk == device.id, DeviceRoute.shipment_id.not_in(wanted)
+        )
+    )
+    current = {
+        row.shipment_id: row
+        for row in session.execute(
+            select(DeviceRoute.id, DeviceRoute.shipment_id, DeviceRoute.device_pk).where(
+                DeviceRoute.shipment_id.in_(wanted)
+            )
+        )
+    }
+    moved = [
+        current[sid].id for sid in wanted if sid in current and current[sid].device_pk != device.id
+    ]
+    if moved:
+        session.execute(
+            update(DeviceRoute)
+            .where(DeviceRoute.id.in_(moved))
+            .values(device_pk=device.id, assigned_at=now)
+        )
+    new = [sid for sid in wanted if sid not in current]
+    if new:
+        session.execute(
+            insert(DeviceRoute),
+            [{"device_pk": device.id, "shipment_id": sid, "assigned_at": now} for sid in new],
+        )
+    session.flush()
+    return route_of(session, device)
+
+
+def route_of(session: Session, device: Device) -> RouteOut:
+    rows = session.execute(
+        select(
+            DeviceRoute.shipment_id,
+            DeviceRoute.assigned_at,
+            DeviceRoute.arriving_soon_at,
+            Shipment.order_id,
+            Shipment.carrier,
+            Shipment.tracking_number,
+            Shipment.status,
+            Order.tracking_code,
+        )
+        .join(Shipment, Shipment.id == DeviceRoute.shipment_id)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(DeviceRoute.device_pk == device.id)
+        .order_by(DeviceRoute.id)
+    )
+    return RouteOut(
+        device_id=device.device_id,
+        stops=[
+            RouteStop(
+                shipment_id=row.shipment_id,
+                order_id=row.order_id,
+                tracking_code=row.tracking_code,
+                carrier=row.carrier,
+                tracking_number=row.tracking_number,
+                status=Status(row.status),
+                assigned_at=row.assigned_at,
+                arriving_soon_at=row.arriving_soon_at,
+            )
+            for row in rows
+        ],
+    )
+
+
+# --- positions (OsmAnd and MQTT) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivingSoon:
+    """A courier came within ``RUMBO_ARRIVING_SOON_METERS`` of a shipment's destination
+    (recorded once per shipment, in ``device_routes.arriving_soon_at``)."""
+
+    merchant_id: int
+    order_id: int
+    shipment_id: int
+    device_id: str
+    at: datetime  # the fix's own time
+    distance_m: float
+
+
+@dataclass
+class StoreOutcome:
+    """What :func:`store_positions` did with each position, in input order."""
+
+    verdicts: list[Verdict | None] = field(default_factory=list)  # None: unknown device
+    unknown_devices: set[str] = field(default_factory=set)
+    arriving_soon: list[ArrivingSoon] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return sum(1 for v in self.verdicts if v is not None and v.store)
+
+
+_DEVICES = cast(Table, Device.__table__)
+_ROUTES = cast(Table, DeviceRoute.__table__)
+_UPDATE_LATEST = (
+    update(_DEVICES)
+    .where(_DEVICES.c.id == bindparam("pk"))
+    .values(
+        last_seen_at=bindparam("seen"),
+        lat=bindparam("lat"),
+        lon=bindparam("lon"),
+        recorded_at=bindparam("at"),
+        speed_kmh=bindparam("speed"),
+        heading=bindparam("course"),
+        accuracy_m=bindparam("accuracy"),
+        battery=bindparam("level"),
+    )
+)
+_UPDATE_SEEN = (
+    update(_DEVICES).where(_DEVICES.c.id == bindparam("pk")).values(last_seen_at=bindparam("seen"))
+)
+_MARK_ARRIVING = (
+    update(_ROUTES)
+    .where(and_(_ROUTES.c.id == bindparam("route_id"), _ROUTES.c.arriving_soon_at.is_(None)))
+    .values(arriving_soon_at=bindparam("at"))
+)
+
+
+def _raw(position: Position) -> str:
+    # Compact JSON of what the device itself sent (query parameters or JSON fields).
+    return orjson.dumps(position.raw, default=str).decode()
+
+
+def _latest(row: Any) -> Position | None:
+    if row.lat is None or row.lon is None or row.recorded_at is None:
+        return None
+    return Position(
+        device_id=row.device_id,
+        lat=row.lat,
+        lon=row.lon,
+        recorded_at=row.recorded_at,
+        accuracy_m=row.accuracy_m,
+    )
+
+
+def store_positions(
+    session: Session,
+    positions: Sequence[Position],
+    now: datetime,
+    *,
+    arriving_soon_meters: float,
+) -> StoreOutcome:
+    """Store ``positions`` from any source; only flushes, the caller commits.
+
+    A position of an unregistered device is not stored (``verdicts`` holds ``None``
+    for it). The devices touched are locked in id order on PostgreSQL (SQLite's write
+    transaction already excludes other writers), so concurrent batches for the same
+    device are judged one after the other against the true latest fix.
+    """
+    conn = session.connection()
+    outcome = StoreOutcome()
+    names = sorted({p.device_id for p in positions})
+    devices: dict[str, Any] = {}
+    for chunk in _chunks(names):
+        stmt = (
+            select(
+                Device.id,
+                Device.device_id,
+                Device.merchant_id,
+                Device.lat,
+                Device.lon,
+                Device.recorded_at,
+                Device.accuracy_m,
+            )
+            .where(Device.device_id.in_(chunk))
+            .order_by(Device.id)
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        devices.update({row.device_id: row for row in conn.execute(stmt)})
+
+    latest: dict[int, Position | None] = {row.id: _latest(row) for row in devices.values()}
+    moved: dict[int, Position] = {}
+    seen: set[int] = set()
+    rows: list[dict[str, Any]] = []
+    fixes: list[tuple[int, Position]] = []  # fixes that became the latest, in order
+    for position in positions:
+        device = devices.get(position.device_id)
+        if device is None:
+            outcome.unknown_devices.add(position.device_id)
+            outcome.verdicts.append(None)
+            continue
+        seen.add(device.id)
+        verdict = accept_fix(latest[device.id], position, now)
+        outcome.verdicts.append(verdict)
+        if verdict.store:
+            rows.append(
+                {
+                    "device_pk": device.id,
+                    "recorded_at": position.recorded_at,
+                    "lat": position.lat,
+                    "lon": position.lon,
+                    "speed_kmh": position.speed_kmh,
+                    "heading": position.heading,
+                    "accuracy_m": position.accuracy_m,
+                    "battery": position.battery,
+                    "flag": None if verdict.becomes_latest else verdict.reason.value,
+                    "raw": _raw(position),
+                }
+            )
+        if verdict.becomes_latest:
+            latest[device.id] = moved[device.id] = position
+            fixes.append((device.id, position))
+
+    if rows:
+        conn.execute(insert(DevicePosition), rows)
+    if moved:
+        conn.execute(
+            _UPDATE_LATEST,
+            [
+                {
+                    "pk": pk,
+                    "seen": now,
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "at": p.recorded_at,
+                    "speed": p.speed_kmh,
+                    "course": p.heading,
+                    "accuracy": p.accuracy_m,
+                    "level": p.battery,
+                }
+                for pk, p in moved.items()
+            ],
+        )
+    idle = sorted(seen - moved.keys())
+    if idle:
+        conn.execute(_UPDATE_SEEN, [{"pk": pk, "seen": now} for pk in idle])
+    if fixes:
+        names_of = {row.id: row.device_id for row in devices.values()}
+        outcome.arriving_soon = _arriving_soon(conn, fixes, names_of, arriving_soon_meters)
+        react(session, outcome.arriving_soon, now)
+    return outcome
+
+
+def _arriving_soon(
+    conn: Connection,
+    fixes: Sequence[tuple[int, Position]],
+    names_of: dict[int, str],
+    meters: float,
+) -> list[ArrivingSoon]:
+    """Mark, once, the routes whose destination one of ``fixes`` came near."""
+    pks = sorted({pk for pk, _ in fixes})
+    routes: dict[int, list[Any]] = defaultdict(list)
+    for chunk in _chunks(pks):
+        for row in conn.execute(
+            select(
+                DeviceRoute.id,
+                DeviceRoute.device_pk,
+                Shipment.id.label("shipment_id"),
+                Shipment.status,
+                Shipment.merchant_id,
+                Order.id.label("order_id"),
+                Order.destination,
+            )
+            .join(Shipment, Shipment.id == DeviceRoute.shipment_id)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(DeviceRoute.device_pk.in_(chunk), DeviceRoute.arriving_soon_at.is_(None))
+        ):
+            if Status(row.status) in _FINISHED:
+                continue
+            lat, lon = row.destination.get("lat"), row.destination.get("lon")
+            if isinstance(lat, int | float) and isinstance(lon, int | float):
+                routes[row.device_pk].append((row, float(lat), float(lon)))
+    facts: dict[int, ArrivingSoon] = {}
+    for pk, fix in fixes:
+        for row, lat, lon in routes.get(pk, ()):
+            if row.id in facts:
+                continue
+            distance = haversine_m(fix.lat, fix.lon, lat, lon)
+            if distance <= meters:
+                facts[row.id] = ArrivingSoon(
+                    merchant_id=row.merchant_id,
+                    order_id=row.order_id,
+                    shipment_id=row.shipment_id,
+                    device_id=names_of[pk],
+                    at=fix.recorded_at,
+                    distance_m=round(distance, 1),
+                )
+    if facts:
+        conn.execute(
+            _MARK_ARRIVING, [{"route_id": rid, "at": fact.at} for rid, fact in facts.items()]
+        )
+    return list(facts.values())
+
+
+def react(session: Session, arriving_soon: Sequence[ArrivingSoon], now: datetime) -> None:
+    """What must commit together with stored positions: ``arriving_soon`` facts were
+    just recorded (each once per shipment). Notifications adds its one call here
+    (its outbox, in this same transaction), as for ``rumbo.events.service.react``."""
+
+
+# --- the shopper's view -----------------------------------------------------------------
+
+
+def courier_position(conn: Connection, shipment_ids: Sequence[int]) -> Position | None:
+    """The freshest latest position among the devices carrying ``shipment_ids``, rounded
+    for the public (``public_position``, ~100 m); ``None`` if none has a fix."""
+    if not shipment_ids:
+        return None
+    row = conn.execute(
+        select(Device.device_id, Device.lat, Device.lon, Device.recorded_at)
+        .join(DeviceRoute, DeviceRoute.device_pk == Device.id)
+        .where(DeviceRoute.shipment_id.in_(list(shipment_ids)), Device.recorded_at.is_not(None))
+        .order_by(Device.recorded_at.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.lat is None or row.lon is None:
+        return None
+    return public_position(
+        Position(device_id=row.device_id, lat=row.lat, lon=row.lon, recorded_at=row.recorded_at)
+    )
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def prune_positions(session: Session, older_than: datetime) -> int:
+    """Delete track points recorded before ``older_than``; returns how many. Device by
+    device, so each delete walks the (device, recorded_at) index instead of the table.
+    The devices' latest positions are kept."""
+    conn = session.connection()
+    deleted = 0
+    for pk in list(session.scalars(select(Device.id).order_by(Device.id))):
+        result = conn.execute(
+            delete(DevicePosition).where(
+                DevicePosition.device_pk == pk, DevicePosition.recorded_at < older_than
+            )
+        )
+        deleted += result.rowcount or 0
+    return deleted
