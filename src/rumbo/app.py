@@ -27,6 +27,7 @@ from rumbo.kit.clock import Clock, SystemClock
 from rumbo.kit.ratelimit import SlidingWindow
 from rumbo.merchants import endpoints as merchant_endpoints
 from rumbo.merchants.service import KeyCache
+from rumbo.notifications import endpoints as notification_endpoints
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         analytics_endpoints,
         carrier_endpoints,
         device_endpoints,
+        notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
     ):
         app.include_router(module.router)

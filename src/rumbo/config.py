@@ -44,6 +44,31 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
     rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")
 
+    # Notifications: channels left unset suppress their messages visibly
+    # ("channel_not_configured"), they are never silently dropped.
+    smtp_host: str | None = Field(None, description="SMTP server; unset: no e-mail.")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field("notificacoes@rumbo.localhost", description="Envelope and From.")
+    twilio_account_sid: str | None = Field(None, description="Twilio account; unset: no SMS.")
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = Field(None, description="Sender number (E.164) or MG… service.")
+    twilio_base_url: str = "https://api.twilio.com"
+    notification_batch_size: int = Field(100, ge=1, le=1000)
+    notification_concurrency: int = Field(50, ge=1, le=1000)
+    notification_lease_seconds: int = Field(120, ge=10)
+    run_worker_in_process: bool | None = Field(
+        None, description="Run `rumbo worker` inside `rumbo serve`; default: on with SQLite."
+    )
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return self.is_sqlite and self.env != "test"
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:

@@ -30,6 +30,9 @@ def services() -> list[tuple[str, Service]]:
     from rumbo.devices.tasks import run as device_positions  # idle without RUMBO_MQTT_URL
 
     found.append(("device-positions", device_positions))
+    from rumbo.notifications.tasks import run as notifications
+
+    found.append(("notifications", notifications))
     return found
 
 

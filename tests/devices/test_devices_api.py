@@ -83,6 +83,10 @@ def test_arriving_soon_is_recorded_once_when_the_courier_comes_near(
     client: TestClient, tenant: Tenant
 ) -> None:
     device_id = register(client, tenant)
+    hook = client.post(
+        "/api/v1/webhooks", json={"url": "https://store.example/hooks"}, headers=tenant.headers
+    )
+    assert hook.status_code == 201, hook.text
     near, unknown_place = (
         order_out_for_delivery(client, tenant),
         order_out_for_delivery(client, tenant, with_coordinates=False),
@@ -100,6 +104,9 @@ def test_arriving_soon_is_recorded_once_when_the_courier_comes_near(
     assert fix(client, device_id, lat + 0.001, lon, minutes_ago=5) == 200  # nearer still
     stops = client.get(url, headers=tenant.headers).json()["stops"]
     assert [s["arriving_soon_at"] for s in stops] == ["2026-11-23T11:50:00Z", None]
+    # The store's app hears it once, through the notification outbox.
+    sent = client.get(f"/api/v1/orders/{near['id']}/notifications", headers=tenant.headers).json()
+    assert [m["kind"] for m in sent].count("arriving_soon") == 1
 
 
 def test_courier_position_is_shown_rounded_and_only_after_verification(

@@ -146,6 +146,18 @@ def test_rescoring_flags_open_orders_and_lists_them_by_risk(
     # The sample's open orders are years past their promise: every one is late, each reported once.
     assert len(summary.newly_at_risk) == open_count
     assert rescore_all(db, service, NOW).newly_at_risk == []
+    # Each one gets the proactive "may be delayed" once (no e-mail on file: visibly suppressed).
+    from rumbo.models import OutboxMessage
+
+    with db.session(write=False) as session:
+        warned = session.execute(
+            select(
+                OutboxMessage.order_id, OutboxMessage.status, OutboxMessage.suppressed_reason
+            ).where(OutboxMessage.kind == "may_be_delayed")
+        ).all()
+    assert len({row.order_id for row in warned}) == open_count
+    assert len(warned) == open_count
+    assert {(row.status, row.suppressed_reason) for row in warned} == {("suppressed", "no_contact")}
 
     late = client.get(
         "/api/v1/orders", params={"risk": "late", "limit": 200}, headers=tenant.headers

@@ -31,8 +31,8 @@ import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from rumbo.eta.store import zone_for
 from rumbo.events.status import Status
+from rumbo.kit.timezones import zone_for
 from rumbo.models import Event, Order, Shipment
 
 DAY = 86400.0
@@ -162,7 +162,7 @@ def order_times(session: Session, merchant_id: int, start: date, end: date) -> l
                 promised=order.promised_delivery_date,
                 exceptions=int(row.exceptions or 0) if row else 0,
                 failed_attempts=int(row.failed or 0) if row else 0,
-                zone=zone_for(order.country),
+                zone=zone_for(order.country, order.destination),
                 groups={
                     GroupBy.CARRIER: carriers.get(order.id) or order.carrier,
                     GroupBy.LANE: f"{origin}>{destination}" if origin and destination else None,

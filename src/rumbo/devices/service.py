@@ -411,6 +411,22 @@ def react(session: Session, arriving_soon: Sequence[ArrivingSoon], now: datetime
     """What must commit together with stored positions: ``arriving_soon`` facts were
     just recorded (each once per shipment). Notifications adds its one call here
     (its outbox, in this same transaction), as for ``rumbo.events.service.react``."""
+    from rumbo.notifications.message import Kind
+    from rumbo.notifications.outbox import News, enqueue_news
+
+    by_merchant: dict[int, list[News]] = {}
+    for fact in arriving_soon:
+        payload = {
+            "status": "out_for_delivery",
+            "status_at": fact.at.isoformat(),
+            "shipment_id": fact.shipment_id,
+            "distance_m": round(fact.distance_m),
+        }
+        by_merchant.setdefault(fact.merchant_id, []).append(
+            News(fact.order_id, Kind.ARRIVING_SOON, payload)
+        )
+    for merchant_id, news in by_merchant.items():
+        enqueue_news(session, merchant_id, news, now)
 
 
 # --- the shopper's view -----------------------------------------------------------------

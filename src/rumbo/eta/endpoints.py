@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
 from rumbo.eta.schemas import EtaOut
-from rumbo.eta.store import EtaService, zone_for
+from rumbo.eta.store import EtaService, history_zone
 from rumbo.events.status import TERMINAL, Status
 from rumbo.kit.clock import ClockDep
 from rumbo.merchants.deps import MerchantDep
@@ -35,7 +35,7 @@ def order_eta(
         )
     service: EtaService = request.app.state.eta
     prediction, model = service.predict(session, order, clock.now())
-    zone = zone_for((order.destination or {}).get("country"))
+    zone = history_zone((order.destination or {}).get("country"))
     return EtaOut(
         estimated_delivery=prediction.estimated_delivery.replace(tzinfo=zone),
         earliest=prediction.earliest.replace(tzinfo=zone),

@@ -23,7 +23,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.eta.features import features_at
-from rumbo.eta.store import EtaService, histories_from_db, zone_for
+from rumbo.eta.store import EtaService, histories_from_db, history_zone
 from rumbo.events.status import TERMINAL
 from rumbo.models import Order
 
@@ -75,6 +75,8 @@ def rescore_merchant(
             select(
                 Order.id,
                 Order.external_id,
+                Order.status,
+                Order.status_at,
                 Order.risk,
                 Order.promised_delivery_date,
                 Order.destination["country"].as_string().label("country"),
@@ -95,7 +97,7 @@ def rescore_merchant(
         snapshots, owners = [], []
         for order_id in ids:
             history = external[by_id[order_id].external_id]
-            zone = zone_for(by_id[order_id].country)
+            zone = history_zone(by_id[order_id].country)
             local_now = now.astimezone(zone).replace(tzinfo=None)
             snapshots.append(features_at(history, local_now, index))
             owners.append((order_id, zone))
@@ -123,7 +125,35 @@ def rescore_merchant(
         if updates:
             session.connection().execute(_UPDATE, updates)
         summary.scored += len(updates)
+    if summary.newly_at_risk:
+        _warn(
+            session, merchant_id, summary.newly_at_risk, {row.id: row for row in open_orders}, now
+        )
     return summary
+
+
+def _warn(
+    session: Session,
+    merchant_id: int,
+    risky: list[NewlyAtRisk],
+    orders: dict[int, Any],
+    now: datetime,
+) -> None:
+    """The proactive "your order may be delayed", through the notification rules; its
+    idempotency key holds the promised date, so it goes once per order and promise."""
+    from rumbo.notifications.message import Kind
+    from rumbo.notifications.outbox import News, enqueue_news
+
+    news = []
+    for item in risky:
+        order = orders[item.order_id]
+        payload = {
+            "status": order.status,
+            "status_at": (order.status_at or now).isoformat(),
+            "risk": item.risk,
+        }
+        news.append(News(item.order_id, Kind.MAY_BE_DELAYED, payload, promise=item.promised))
+    enqueue_news(session, merchant_id, news, now)
 
 
 def rescore_all(db: Database, service: EtaService, now: datetime) -> RescoreSummary:

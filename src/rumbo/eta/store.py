@@ -11,7 +11,7 @@
   merchant, and answers ``GET /api/v1/orders/{id}/eta``.
 
 Source times in a history are wall-clock times of the store's country (Olist:
-Brazil); the database keeps UTC. Both directions use :func:`zone_for`.
+Brazil); the database keeps UTC. Both directions use :func:`history_zone`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ BATCH = 500
 _ZONES = {"BR": ZoneInfo("America/Sao_Paulo")}
 
 
-def zone_for(country: str | None) -> ZoneInfo:
-    """The wall-clock zone history times are read in (UTC where we know no better)."""
+def history_zone(country: str | None) -> ZoneInfo:
+    """The clock a store's history was written in (Olist: Brazil's platform time,
+    whatever the destination), used for both directions of the round trip; UTC
+    where we know no better. Not the shopper's clock: see rumbo.kit.timezones."""
     return _ZONES.get(country or "", ZoneInfo("UTC"))
 
 
@@ -170,7 +172,7 @@ def import_histories(
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Store ``histories`` as orders of ``merchant_id``; idempotent (see module doc)."""
-    zone = zone_for(country)
+    zone = history_zone(country)
     summary = ImportSummary()
     for chunk in _chunked(histories, BATCH):
         with db.session() as session:
@@ -282,7 +284,9 @@ def histories_from_db(
         if status not in reached or row.occurred_at < reached[status]:
             reached[status] = row.occurred_at
     histories = [
-        _history(order, firsts[order.id], zone_for((order.destination or {}).get("country")), None)
+        _history(
+            order, firsts[order.id], history_zone((order.destination or {}).get("country")), None
+        )
         for order in session.execute(stmt.order_by(Order.placed_at, Order.id))
     ]
     return histories
@@ -333,7 +337,7 @@ class EtaService:
     def predict(self, session: Session, order: Order, at: datetime) -> tuple[Prediction, EtaModel]:
         model = self.model()
         history = histories_from_db(session, order.merchant_id, order_ids=[order.id])[0]
-        zone = zone_for((order.destination or {}).get("country"))
+        zone = history_zone((order.destination or {}).get("country"))
         local_now = _to_local(at, zone)
         assert local_now is not None
         snapshot = features_at(history, local_now, self.index(session, order.merchant_id))

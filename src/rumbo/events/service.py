@@ -494,6 +494,9 @@ def react(
     (their public view changed) and ``changes`` moved derived statuses. Each domain
     that reacts adds its one call here (notifications' outbox, live page updates)."""
     live.announce(session, order_ids)
+    from rumbo.notifications.outbox import enqueue_for_changes  # imports this module
+
+    enqueue_for_changes(session, merchant_id, changes, now)
 
 
 def _finish(

@@ -8,8 +8,12 @@ from rumbo.models.device_position import DevicePosition
 from rumbo.models.device_route import DeviceRoute
 from rumbo.models.event import Event
 from rumbo.models.merchant import Merchant
+from rumbo.models.notification_rule import NotificationRule
 from rumbo.models.order import Order
+from rumbo.models.outbox_message import OutboxMessage
 from rumbo.models.shipment import Shipment
+from rumbo.models.shopper_preference import ShopperPreference
+from rumbo.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -20,6 +24,10 @@ __all__ = [
     "DeviceRoute",
     "Event",
     "Merchant",
+    "NotificationRule",
     "Order",
+    "OutboxMessage",
     "Shipment",
+    "ShopperPreference",
+    "WebhookEndpoint",
 ]

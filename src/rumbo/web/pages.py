@@ -32,6 +32,7 @@ from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
 from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.timezones import zone_for
 from rumbo.models import Order
 from rumbo.orders.codes import (
     ALPHABET,
@@ -47,7 +48,6 @@ from rumbo.web import content
 from rumbo.web.content import N_
 from rumbo.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, translations
 from rumbo.web.live import LiveHub
-from rumbo.web.timezones import zone_for
 
 WEB_DIR = Path(__file__).parent
 HEARTBEAT_SECONDS = 15.0

@@ -1,14 +1,17 @@
 """The time zone a shopper lives in, from the order's destination country and state.
 
-Times on the tracking page are shown in the destination's zone: that is where the
-shopper waits for the parcel. A small table covers Rumbo's markets (IANA zone names,
-https://www.iana.org/time-zones); anything else is shown in UTC.
+Everything that speaks to a shopper follows their wall clock: times on the tracking
+page, SMS quiet hours, "delivered by the promised day". A small table covers
+Rumbo's markets (IANA zone names, https://www.iana.org/time-zones); anything else
+is UTC.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "UTC"
@@ -22,6 +25,8 @@ _COUNTRY_ZONE = {
     "AR": "America/Argentina/Buenos_Aires",
     "CO": "America/Bogota",
     "CL": "America/Santiago",
+    "PE": "America/Lima",
+    "UY": "America/Montevideo",
 }
 
 
@@ -63,7 +68,7 @@ _STATE_ZONE: dict[str, dict[str, str]] = {
         **_states("America/Mazatlan", "NAYARIT"),
         **_states("America/Hermosillo", "SON", "SONORA"),
         **_states("America/Chihuahua", "CHH", "CHIH", "CHIHUAHUA"),
-        **_states("America/Cancun", "ROO", "QROO", "QUINTANA ROO"),
+        **_states("America/Cancun", "ROO", "QR", "QROO", "QUINTANA ROO"),
     },
     "US": {
         **_states(
@@ -97,7 +102,7 @@ _STATE_ZONE: dict[str, dict[str, str]] = {
         **_states("Atlantic/Azores", "20", "ACORES", "AZORES", "REGIAO AUTONOMA DOS ACORES"),
         **_states("Atlantic/Madeira", "30", "MADEIRA", "REGIAO AUTONOMA DA MADEIRA"),
     },
-    "CL": _states("America/Punta_Arenas", "MA", "MAG", "MAGALLANES"),
+    "CL": _states("America/Punta_Arenas", "MA", "MAG", "12", "MAGALLANES"),
 }
 
 
@@ -127,3 +132,10 @@ def zone_for(country: str | None, state: str | None = None) -> ZoneInfo:
         return ZoneInfo(zone_name_for(country, state))
     except ZoneInfoNotFoundError:  # a system without tzdata: UTC rather than a crash
         return ZoneInfo(DEFAULT_ZONE)
+
+
+def zone_name_of(destination: Mapping[str, Any] | None) -> str:
+    """The IANA zone of a stored destination (``{"country": …, "state": …}``)."""
+    if not destination:
+        return DEFAULT_ZONE
+    return zone_name_for(destination.get("country"), destination.get("state"))

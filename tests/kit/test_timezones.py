@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rumbo.web.timezones import zone_for, zone_name_for
+from rumbo.kit.timezones import zone_for, zone_name_for, zone_name_of
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,15 @@ from rumbo.web.timezones import zone_for, zone_name_for
 def test_destination_gives_its_time_zone(country: str | None, state: str | None, zone: str) -> None:
     assert zone_name_for(country, state) == zone
     assert zone_for(country, state).key == zone
+
+
+def test_every_market_and_the_codes_stores_send() -> None:
+    assert zone_name_for("br", "AM") == "America/Manaus"
+    assert zone_name_for("ES", "ES-CN") == "Atlantic/Canary"
+    assert zone_name_for("US", "CA") == "America/Los_Angeles"
+    assert zone_name_for("MX", "QR") == zone_name_for("MX", "ROO") == "America/Cancun"
+    assert zone_name_for("CL", "12") == "America/Punta_Arenas"
+    assert zone_name_for("PE") == "America/Lima"
+    assert zone_name_for("UY") == "America/Montevideo"
+    assert zone_name_of({"city": "Lisboa", "country": "PT"}) == "Europe/Lisbon"
+    assert zone_name_of(None) == "UTC"

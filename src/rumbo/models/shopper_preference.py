@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rumbo.db import Base
+from rumbo.models.types import UTCDateTime
+
+
+class ShopperPreference(Base):
+    """The shopper's channel choice for one order; NULL = not chosen (the rules decide)."""
+
+    __tablename__ = "shopper_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[bool | None]
+    sms: Mapped[bool | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

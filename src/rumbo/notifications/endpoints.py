@@ -1,0 +1,256 @@
+"""Notification rules, shopper preferences, one-click unsubscribe, webhook endpoints, and
+the order's notification history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Header, Request, Response, status
+from fastapi.responses import HTMLResponse
+
+from rumbo.config import SettingsDep
+from rumbo.db import SessionDep
+from rumbo.errors import RumboError
+from rumbo.kit.clock import ClockDep
+from rumbo.merchants.deps import MerchantDep
+from rumbo.models import OutboxMessage, WebhookEndpoint
+from rumbo.notifications import service
+from rumbo.notifications.restraint import Channel
+from rumbo.notifications.schemas import (
+    NotificationOut,
+    PreferencesIn,
+    PreferencesOut,
+    RulesIn,
+    RulesOut,
+    UnsubscribeOut,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+    WebhookUpdate,
+)
+from rumbo.public.service import TrackTokens, find_order
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
+    """``rumbo serve`` on SQLite runs the background services (``rumbo worker``) itself."""
+    from rumbo.worker import run_services
+
+    if not app.state.settings.worker_in_process:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_services(app.state.settings, stop), name="rumbo-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        except Exception:
+            log.exception("the in-process worker did not stop cleanly")
+
+
+router = APIRouter(lifespan=_in_process_worker)
+
+TokenHeader = Annotated[
+    str | None, Header(alias="X-Tracking-Token", description="The token from /verify.")
+]
+
+
+@router.get(
+    "/api/v1/notification-rules",
+    response_model=RulesOut,
+    tags=["notifications"],
+    summary="Which channels announce which news",
+)
+def get_rules(session: SessionDep, merchant_id: MerchantDep) -> RulesOut:
+    return service.get_rules(session, merchant_id)
+
+
+@router.put(
+    "/api/v1/notification-rules",
+    response_model=RulesOut,
+    tags=["notifications"],
+    summary="Replace the rules (a kind left out notifies no one)",
+)
+def put_rules(body: RulesIn, session: SessionDep, merchant_id: MerchantDep) -> RulesOut:
+    return service.put_rules(session, merchant_id, body)
+
+
+@router.put(
+    "/api/v1/track/{tracking_code}/preferences",
+    response_model=PreferencesOut,
+    tags=["public tracking"],
+    summary="The shopper's channels and language for this order",
+    responses={401: {"description": "A valid X-Tracking-Token is required."}},
+)
+def put_preferences(
+    tracking_code: str,
+    body: PreferencesIn,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    token: TokenHeader = None,
+) -> PreferencesOut:
+    order = find_order(session, tracking_code)
+    tokens: TrackTokens = request.app.state.track_tokens
+    if not tokens.is_valid_for(token, order.tracking_code):
+        raise RumboError(
+            "Verify the order first (X-Tracking-Token from /verify).", 401, "unauthorized"
+        )
+    pref = service.set_preferences(session, order, body, clock.now())
+    return PreferencesOut(email=pref.email, sms=pref.sms, language=pref.language)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Unsubscribe</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto;">
+{body}
+</body></html>
+"""
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+@router.get(
+    "/unsubscribe/{token}",
+    response_model=UnsubscribeOut,
+    tags=["notifications"],
+    summary="Confirm an unsubscribe link (changes nothing)",
+)
+def unsubscribe_page(token: str, request: Request, settings: SettingsDep) -> Response:
+    # GET never unsubscribes: mail scanners follow links. The page POSTs (RFC 8058 §3.2).
+    _, channel = service.UnsubscribeTokens(settings.secret_key).read(token)
+    if not _wants_html(request):
+        return Response(
+            UnsubscribeOut(unsubscribed=False, channel=channel).model_dump_json(),
+            media_type="application/json",
+        )
+    action = html.escape(f"/unsubscribe/{token}")
+    what = "e-mails" if channel is Channel.EMAIL else "text messages"
+    body = (
+        f"<h1>Stop {what} about this order?</h1>"
+        f'<form method="post" action="{action}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return HTMLResponse(_PAGE.format(body=body))
+
+
+@router.post(
+    "/unsubscribe/{token}",
+    response_model=UnsubscribeOut,
+    tags=["notifications"],
+    summary="One-click unsubscribe (RFC 8058)",
+)
+def unsubscribe(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    order_id, channel = service.UnsubscribeTokens(settings.secret_key).read(token)
+    service.unsubscribe(session, order_id, channel, clock.now())
+    if _wants_html(request):
+        what = "e-mails" if channel is Channel.EMAIL else "text messages"
+        return HTMLResponse(_PAGE.format(body=f"<h1>Done: no more {what} about this order.</h1>"))
+    return Response(
+        UnsubscribeOut(unsubscribed=True, channel=channel).model_dump_json(),
+        media_type="application/json",
+    )
+
+
+def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
+    return WebhookOut.model_validate(endpoint, from_attributes=True)
+
+
+@router.post(
+    "/api/v1/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    tags=["webhooks"],
+    summary="Add an endpoint; its signing secret is shown only here",
+)
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+) -> WebhookCreated:
+    endpoint = service.create_webhook(
+        session, merchant_id, str(body.url), body.event_types, clock.now()
+    )
+    return WebhookCreated(**webhook_out(endpoint).model_dump(), secret=endpoint.secret)
+
+
+@router.get(
+    "/api/v1/webhooks", response_model=list[WebhookOut], tags=["webhooks"], summary="Endpoints"
+)
+def list_webhooks(session: SessionDep, merchant_id: MerchantDep) -> list[WebhookOut]:
+    return [webhook_out(e) for e in service.list_webhooks(session, merchant_id)]
+
+
+@router.patch(
+    "/api/v1/webhooks/{endpoint_id}",
+    response_model=WebhookOut,
+    tags=["webhooks"],
+    summary="Change an endpoint; enabled=true re-enables it after an automatic disable",
+)
+def update_webhook(
+    endpoint_id: int,
+    body: WebhookUpdate,
+    session: SessionDep,
+    merchant_id: MerchantDep,
+    clock: ClockDep,
+) -> WebhookOut:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    return webhook_out(
+        service.update_webhook(session, merchant_id, endpoint_id, changes, clock.now())
+    )
+
+
+@router.delete(
+    "/api/v1/webhooks/{endpoint_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["webhooks"],
+    summary="Remove an endpoint",
+)
+def delete_webhook(endpoint_id: int, session: SessionDep, merchant_id: MerchantDep) -> Response:
+    service.delete_webhook(session, merchant_id, endpoint_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def notification_out(message: OutboxMessage) -> NotificationOut:
+    return NotificationOut.model_validate(message, from_attributes=True)
+
+
+@router.post(
+    "/api/v1/webhooks/deliveries/{message_id}/replay",
+    response_model=NotificationOut,
+    tags=["webhooks"],
+    summary="Send a webhook message again (same webhook-id)",
+)
+def replay(
+    message_id: int, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+) -> NotificationOut:
+    return notification_out(service.replay_delivery(session, merchant_id, message_id, clock.now()))
+
+
+@router.get(
+    "/api/v1/orders/{order_id}/notifications",
+    response_model=list[NotificationOut],
+    tags=["orders"],
+    summary="Every notification of the order: sent, queued, failed or suppressed (and why)",
+)
+def order_notifications(
+    order_id: int, session: SessionDep, merchant_id: MerchantDep
+) -> list[NotificationOut]:
+    return [
+        notification_out(m) for m in service.order_notifications(session, merchant_id, order_id)
+    ]

@@ -1,0 +1,354 @@
+"""The transactional outbox: notifications written in the transaction of their events.
+
+:func:`enqueue_for_changes` runs inside ingestion (``rumbo.events.service.react``):
+the rows it inserts commit or roll back with the events that triggered them, so an
+acknowledged event can never lose its notification, and a rolled-back one never
+sends one. Each row's ``idempotency_key`` names the news, not the event: the same
+status reached twice, from two sources, or reached, undone and reached again
+inserts nothing the second time (``ON CONFLICT DO NOTHING``).
+
+Restraint is decided here, once: a burst of news for one order and channel is
+coalesced (only the furthest is sent, the others are ``suppressed: superseded``)
+and an SMS due in the shopper's quiet hours waits until morning — both only
+move ``next_attempt_at`` or set a visible reason, never drop a row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rumbo.events.service import StatusChange
+from rumbo.kit.timezones import zone_name_of
+from rumbo.models import Order, OutboxMessage, ShopperPreference, WebhookEndpoint
+from rumbo.notifications.message import Kind
+from rumbo.notifications.restraint import (
+    Channel,
+    Contact,
+    Pending,
+    Preference,
+    QuietHours,
+    Reason,
+    ShopperPreferences,
+    choose_channels,
+    coalesce,
+    release_time,
+)
+from rumbo.notifications.rules import effective_rules
+
+COALESCE_WINDOW = timedelta(minutes=5)
+QUIET_HOURS = QuietHours()
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_CHUNK = 500
+
+QUEUED, SENDING, SENT, FAILED, SUPPRESSED = "queued", "sending", "sent", "failed", "suppressed"
+ENDPOINT_DISABLED = "endpoint_disabled"
+
+
+def idempotency_key(
+    merchant_id: int,
+    order_id: int,
+    kind: Kind,
+    channel: Channel,
+    *,
+    endpoint_id: int | None = None,
+    promise: date | None = None,
+) -> str:
+    """The name of one piece of news on one channel: at most one row ever has it.
+
+    A "may be delayed" warning is about one promise: a new promised date may warn again.
+    """
+    key = f"m{merchant_id}:o{order_id}:{kind.value}:{channel.value}"
+    if endpoint_id is not None:
+        key += f":e{endpoint_id}"
+    if promise is not None:
+        key += f":p{promise.isoformat()}"
+    return key
+
+
+def webhook_type(kind: Kind) -> str:
+    return f"order.{kind.value}"
+
+
+def _preference(value: bool | None) -> Preference:
+    if value is None:
+        return Preference.UNSET
+    return Preference.ON if value else Preference.OFF
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """Something to tell about one order: a status reached, or proactive news.
+
+    ``payload`` carries at least ``status`` (the order's status) and ``status_at``
+    (ISO 8601); webhooks send it as their ``data``. ``promise`` is the promised
+    date a "may be delayed" warning is about (part of its idempotency key).
+    """
+
+    order_id: int
+    kind: Kind
+    payload: dict[str, Any]
+    promise: date | None = None
+
+
+def enqueue_for_changes(
+    session: Session,
+    merchant_id: int,
+    changes: Sequence[StatusChange],
+    now: datetime,
+    *,
+    window: timedelta = COALESCE_WINDOW,
+) -> int:
+    """Write the outbox rows the merchant's rules ask for ``changes``; only flushes.
+
+    Returns how many rows were inserted (repeats of known news insert none).
+    """
+    news: list[News] = []
+    for change in changes:
+        kind = Kind.for_status(change.new)
+        if kind is not None:
+            payload = {
+                "status": change.new.value,
+                "previous_status": change.old.value,
+                "status_at": (change.at or now).isoformat(),
+            }
+            news.append(News(change.order_id, kind, payload))
+    return enqueue_news(session, merchant_id, news, now, window=window)
+
+
+def enqueue_news(
+    session: Session,
+    merchant_id: int,
+    news: Sequence[News],
+    now: datetime,
+    *,
+    window: timedelta = COALESCE_WINDOW,
+) -> int:
+    """Write the outbox rows the merchant's rules ask for ``news`` (e.g. the ETA model's
+    "may be delayed"); only flushes. Returns how many rows were inserted."""
+    if not news:
+        return 0
+    conn = session.connection()
+    rules, _ = effective_rules(conn, merchant_id)
+    wanted = [item for item in news if rules.get(item.kind)]
+    if not wanted:
+        return 0
+    endpoints: list[Any] = []
+    if any(Channel.WEBHOOK in rules[item.kind] for item in wanted):
+        endpoints = list(
+            conn.execute(
+                select(
+                    WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled
+                ).where(WebhookEndpoint.merchant_id == merchant_id)
+            )
+        )
+    order_ids = sorted({item.order_id for item in wanted})
+    orders: dict[int, Any] = {}
+    preferences: dict[int, Any] = {}
+    for chunk in _chunks(order_ids):
+        for row in conn.execute(
+            select(
+                Order.id,
+                Order.external_id,
+                Order.tracking_code,
+                Order.customer_email,
+                Order.customer_phone,
+                Order.destination,
+            ).where(Order.id.in_(chunk))
+        ):
+            orders[row.id] = row
+        for row in conn.execute(
+            select(
+                ShopperPreference.order_id, ShopperPreference.email, ShopperPreference.sms
+            ).where(ShopperPreference.order_id.in_(chunk))
+        ):
+            preferences[row.order_id] = row
+
+    rows: list[dict[str, Any]] = []
+    for item in wanted:
+        kind, payload, promise = item.kind, item.payload, item.promise
+        order = orders[item.order_id]
+        pref = preferences.get(order.id)
+        choice = choose_channels(
+            rules[kind],
+            ShopperPreferences(
+                _preference(pref.email if pref else None), _preference(pref.sms if pref else None)
+            ),
+            Contact(has_email=bool(order.customer_email), has_phone=bool(order.customer_phone)),
+        )
+
+        for channel in choice.send:
+            if channel is Channel.WEBHOOK:
+                for endpoint in endpoints:
+                    if endpoint.event_types and webhook_type(kind) not in endpoint.event_types:
+                        continue
+                    data = {
+                        "order": {
+                            "id": order.id,
+                            "external_id": order.external_id,
+                            "tracking_code": order.tracking_code,
+                        },
+                        **payload,
+                    }
+                    # A disabled endpoint's news stays visible, and replayable once re-enabled.
+                    disabled = None if endpoint.enabled else ENDPOINT_DISABLED
+                    rows.append(
+                        _row(
+                            merchant_id,
+                            order.id,
+                            kind,
+                            channel,
+                            now,
+                            data,
+                            endpoint.id,
+                            reason=disabled,
+                            promise=promise,
+                        )
+                    )
+            else:
+                rows.append(
+                    _row(merchant_id, order.id, kind, channel, now, payload, promise=promise)
+                )
+        for channel, reason in choice.suppressed:
+            rows.append(
+                _row(
+                    merchant_id,
+                    order.id,
+                    kind,
+                    channel,
+                    now,
+                    payload,
+                    reason=reason.value,
+                    promise=promise,
+                )
+            )
+    if not rows:
+        return 0
+    for new in rows:  # shopper news waits out its coalescing window (alone: no update later)
+        if new["status"] == QUEUED and new["channel"] != Channel.WEBHOOK.value:
+            new["next_attempt_at"] = _send_at(
+                new["channel"], now + window, orders[new["order_id"]].destination
+            )
+    inserted = _insert_new(conn, rows)
+    to_coalesce = {
+        (r.order_id, r.channel)
+        for r in inserted
+        if r.status == QUEUED and r.channel != Channel.WEBHOOK.value
+    }
+    if to_coalesce:
+        _restrain(conn, to_coalesce, {oid: orders[oid].destination for oid in orders}, window)
+    return len(inserted)
+
+
+def _row(
+    merchant_id: int,
+    order_id: int,
+    kind: Kind,
+    channel: Channel,
+    now: datetime,
+    payload: dict[str, Any],
+    endpoint_id: int | None = None,
+    *,
+    reason: str | None = None,
+    promise: date | None = None,
+) -> dict[str, Any]:
+    """An outbox row: queued and due now, or suppressed with ``reason``."""
+    return {
+        "merchant_id": merchant_id,
+        "order_id": order_id,
+        "endpoint_id": endpoint_id,
+        "channel": channel.value,
+        "kind": kind.value,
+        "idempotency_key": idempotency_key(
+            merchant_id, order_id, kind, channel, endpoint_id=endpoint_id, promise=promise
+        ),
+        "payload": payload,
+        "status": SUPPRESSED if reason else QUEUED,
+        "suppressed_reason": reason,
+        "attempts": 0,
+        "next_attempt_at": None if reason else now,
+        "created_at": now,
+    }
+
+
+def _send_at(channel: str, settled: datetime, destination: Any) -> datetime:
+    """When shopper news settled at ``settled`` may go: SMS waits out quiet hours."""
+    if channel == Channel.SMS.value:
+        return release_time(settled, zone_name_of(destination), QUIET_HOURS)
+    return settled
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(_OUTBOX)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_OUTBOX.c.id, _OUTBOX.c.order_id, _OUTBOX.c.channel, _OUTBOX.c.status)
+    )
+    # SQLAlchemy's "insertmanyvalues": batched multi-row VALUES from one cached statement;
+    # RETURNING lists only the rows actually inserted (a repeat conflicts and is skipped).
+    return list(conn.execute(stmt, rows))
+
+
+def _restrain(
+    conn: Connection,
+    groups: set[tuple[int, str]],
+    destinations: dict[int, Any],
+    window: timedelta,
+) -> None:
+    """Coalesce each (order, channel)'s untried news and hold SMS through quiet hours."""
+    order_ids = sorted({order_id for order_id, _ in groups})
+    pending: dict[tuple[int, str], list[Pending]] = defaultdict(list)
+    for chunk in _chunks(order_ids):
+        for row in conn.execute(
+            select(
+                _OUTBOX.c.id,
+                _OUTBOX.c.order_id,
+                _OUTBOX.c.channel,
+                _OUTBOX.c.kind,
+                _OUTBOX.c.created_at,
+            ).where(
+                _OUTBOX.c.order_id.in_(chunk),
+                _OUTBOX.c.status == QUEUED,
+                _OUTBOX.c.attempts == 0,
+                _OUTBOX.c.channel != Channel.WEBHOOK.value,
+            )
+        ):
+            if (row.order_id, row.channel) in groups:
+                pending[(row.order_id, row.channel)].append(
+                    Pending(row.created_at, Kind(row.kind), f"{row.id:012d}")
+                )
+    untried = and_(_OUTBOX.c.status == QUEUED, _OUTBOX.c.attempts == 0)
+    for (order_id, channel), items in pending.items():
+        if len(items) == 1:  # nothing to merge: its time was set when inserted
+            continue
+        for burst in coalesce(items, window):
+            send_at = _send_at(channel, burst.send_at, destinations.get(order_id))
+            conn.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == int(burst.send.key), untried)
+                .values(next_attempt_at=send_at)
+            )
+            superseded = [int(p.key) for p in burst.superseded]
+            if superseded:
+                conn.execute(
+                    update(_OUTBOX)
+                    .where(_OUTBOX.c.id.in_(superseded), untried)
+                    .values(
+                        status=SUPPRESSED,
+                        suppressed_reason=Reason.SUPERSEDED.value,
+                        next_attempt_at=None,
+                    )
+                )
