@@ -133,6 +133,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.eta = EtaService(db, settings.models_dir)
     app.state.verify_limit_code = SlidingWindow(limit=10, window=15 * 60)
     app.state.verify_limit_client = SlidingWindow(limit=30, window=15 * 60)
+    # Questions cost a classification each; a shopper never needs more than this.
+    app.state.question_limit = SlidingWindow(limit=30, window=60)
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -17,13 +17,19 @@ class RumboError(Exception):
     """An error a client caused or must know about; carries its HTTP status."""
 
     def __init__(
-        self, message: str, status_code: int = 400, code: str = "bad_request", details: Any = None
+        self,
+        message: str,
+        status_code: int = 400,
+        code: str = "bad_request",
+        details: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.code = code
         self.details = details
+        self.headers = headers
 
 
 class NotFound(RumboError):
@@ -83,7 +89,7 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RumboError)
     async def _rumbo_error(_: Request, exc: RumboError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

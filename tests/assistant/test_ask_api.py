@@ -92,3 +92,15 @@ def test_bad_questions_are_4xx(client: TestClient, tenant: Tenant) -> None:
     assert ask(client, code, "x" * 1001).status_code == 422
     assert ask(client, code, "hola", lang="fr").status_code == 422
     assert client.post("/api/v1/track/NOPE/ask", json={"question": "hi"}).status_code == 404
+
+
+def test_asking_too_fast_is_throttled_with_retry_after(client: TestClient, tenant: Tenant) -> None:
+    order = shipped_order(client, tenant)
+    answers = [
+        ask(client, order["tracking_code"], "cade meu pedido").status_code for _ in range(31)
+    ]
+    assert answers[:30] == [200] * 30
+    assert answers[30] == 429
+    refused = ask(client, order["tracking_code"], "oi")
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60

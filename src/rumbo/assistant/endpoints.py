@@ -3,20 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
 
 from rumbo.assistant.orders import facts_for
 from rumbo.assistant.schemas import AskRequest, AskResponse
 from rumbo.assistant.service import answer
 from rumbo.db import SessionDep
-from rumbo.errors import error_body
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.ratelimit import SlidingWindow, refuse_if_limited
 from rumbo.public.service import TrackTokens, find_order
 
 router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
-
-# Questions are cheap to ask and cost a classification: a shopper never needs more.
-_QUESTIONS = SlidingWindow(limit=30, window=60)
 
 
 @router.post(
@@ -31,21 +26,13 @@ def ask(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Header(alias="X-Tracking-Token")] = None,
-) -> AskResponse | JSONResponse:
+) -> AskResponse:
     """Answers from the order's real data only; personal details only with a valid
     `X-Tracking-Token`. When unsure, or when asked for a person, `handover` is true."""
     client = request.client.host if request.client else "unknown"
-    wait = _QUESTIONS.retry_after(client)
-    if wait > 0:
-        seconds = int(wait) + 1
-        return JSONResponse(
-            error_body(
-                "rate_limited", "Too many questions. Try again shortly.", {"retry_after": seconds}
-            ),
-            429,
-            headers={"Retry-After": str(seconds)},
-        )
-    _QUESTIONS.hit(client)
+    questions: SlidingWindow = request.app.state.question_limit
+    refuse_if_limited(questions.retry_after(client), "Too many questions. Try again shortly.")
+    questions.hit(client)
     order = find_order(session, tracking_code)
     tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(token, order.tracking_code)

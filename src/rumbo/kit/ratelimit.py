@@ -7,6 +7,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from rumbo.errors import RumboError
+
 
 class SlidingWindow:
     """At most ``limit`` hits per ``window`` seconds per key."""
@@ -44,3 +46,16 @@ class SlidingWindow:
                     k for k, v in self._hits.items() if not v or v[-1] <= now - self.window
                 ]:
                     del self._hits[stale]
+
+
+def refuse_if_limited(wait: float, message: str) -> None:
+    """A 429 with ``Retry-After`` (whole seconds, rounded up) when ``wait`` > 0."""
+    if wait > 0:
+        seconds = int(wait) + 1
+        raise RumboError(
+            message,
+            429,
+            "rate_limited",
+            {"retry_after": seconds},
+            headers={"Retry-After": str(seconds)},
+        )

@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from rumbo.db import Database, SessionDep
-from rumbo.errors import RumboError, error_body
+from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.ratelimit import SlidingWindow, refuse_if_limited
 from rumbo.public import service
 from rumbo.public.schemas import PublicTracking, VerifyRequest, VerifyResponse
 
@@ -54,21 +54,13 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
 )
 def verify(
     tracking_code: str, body: VerifyRequest, request: Request, session: SessionDep, clock: ClockDep
-) -> VerifyResponse | JSONResponse:
+) -> VerifyResponse:
     order = service.find_order(session, tracking_code)
     per_code: SlidingWindow = request.app.state.verify_limit_code
     per_client: SlidingWindow = request.app.state.verify_limit_client
     client = request.client.host if request.client else "unknown"
     wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
-    if wait > 0:
-        seconds = int(wait) + 1
-        return JSONResponse(
-            error_body(
-                "rate_limited", "Too many wrong answers. Try again later.", {"retry_after": seconds}
-            ),
-            429,
-            headers={"Retry-After": str(seconds)},
-        )
+    refuse_if_limited(wait, "Too many wrong answers. Try again later.")
     if not service.answer_matches(order, body.postal_code, body.email):
         per_code.hit(order.tracking_code)
         per_client.hit(client)

@@ -1,0 +1,134 @@
+"""Group commit: one writer thread per process, many requests per transaction.
+
+At thousands of small writes per second, a transaction per request makes the
+commit the bottleneck, and on SQLite many threads queue on its single write lock
+with second-long tail latencies. A :class:`BatchWriter` takes whatever requests
+are waiting, hands them together to one ``process(session, jobs)`` call in one
+transaction, and answers each request with its own result only after that
+transaction committed — so a 2xx always means "stored". If a merged transaction
+fails, each request is retried in a transaction of its own, so one request's
+problem never fails another's.
+
+Event ingestion and courier positions use it; each supplies only how to store a
+batch of its jobs and split the outcome back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from rumbo.db import Database
+
+log = logging.getLogger(__name__)
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+_STOP = object()
+
+
+@dataclass
+class _Pending(Generic[J, R]):
+    job: J
+    future: asyncio.Future[R]
+    loop: asyncio.AbstractEventLoop
+
+
+class BatchWriter(Generic[J, R]):
+    """Runs ``process(session, jobs) -> results`` (one result per job, in order) on
+    one thread, as many waiting jobs per transaction as ``max_items`` allows."""
+
+    def __init__(
+        self,
+        db: Database,
+        process: Callable[[Session, Sequence[J]], Sequence[R]],
+        *,
+        size: Callable[[J], int],
+        max_items: int,
+        name: str,
+    ) -> None:
+        self.db = db
+        self.process = process
+        self.size = size
+        self.max_items = max_items
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what was submitted, then stop."""
+        if self._started:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            self._started = False
+
+    async def submit(self, job: J) -> R:
+        """Store ``job`` in a committed transaction and return its result."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.put(_Pending(job, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[_Pending[J, R]] = [first]
+            items = self.size(first.job)
+            while items < self.max_items:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+                items += self.size(nxt.job)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending[J, R]]) -> None:
+        try:
+            with self.db.session() as session:
+                results = self.process(session, [pending.job for pending in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("%s: storing failed", self._thread.name)
+                _settle(batch[0], error=exc)
+                return
+            for pending in batch:  # isolate the failing request
+                self._commit([pending])
+            return
+        for pending, result in zip(batch, results, strict=True):
+            _settle(pending, result)
+
+
+def _settle(
+    pending: _Pending[Any, Any], result: Any = None, error: BaseException | None = None
+) -> None:
+    def resolve() -> None:
+        if pending.future.done():
+            return
+        if error is not None:
+            pending.future.set_exception(error)
+        else:
+            pending.future.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # the requesting loop is gone (shutdown)
+        pending.loop.call_soon_threadsafe(resolve)
