@@ -52,14 +52,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import RumboError
 from rumbo.events.schemas import EventIn
-from rumbo.events.service import NormalizedEvent, ingest
+from rumbo.events.service import NormalizedEvent, ingest, normalize_event
 from rumbo.events.status import Status
 from rumbo.kit.clock import Clock, SystemClock
 from rumbo.models import Merchant
@@ -126,22 +125,7 @@ def row_event(row: dict[str, str]) -> NormalizedEvent:
         event = _event.validate_python(item)
     except ValidationError as exc:
         raise ValueError(_reason(exc)) from None
-    where = event.location
-    return NormalizedEvent(
-        source=event.source,
-        event_id=event.event_id,
-        status=event.status,
-        occurred_at=event.occurred_at,
-        raw=orjson.dumps(row).decode(),
-        tracking_code=event.tracking_code,
-        external_id=event.external_id,
-        carrier=event.carrier,
-        tracking_number=event.tracking_number,
-        description=event.description,
-        city=where.city if where else None,
-        state=where.state if where else None,
-        country=where.country if where else None,
-    )
+    return normalize_event(event, row)
 
 
 def _reason(exc: ValidationError) -> str:

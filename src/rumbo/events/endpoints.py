@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from rumbo.errors import RumboError, error_body, validation_details
 from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
-from rumbo.events.service import IngestOutcome, NormalizedEvent
+from rumbo.events.service import IngestOutcome, NormalizedEvent, normalize_event
 from rumbo.events.writer import IngestWriter
 from rumbo.merchants.deps import MerchantDep
 
@@ -29,28 +29,6 @@ _BODY_SCHEMA: dict[str, Any] = {
         },
     ]
 }
-
-
-def normalize_event(item: EventIn, original: Any) -> NormalizedEvent:
-    raw = item.raw if item.raw is not None else original
-    place = item.location
-    return NormalizedEvent(
-        source=item.source,
-        event_id=item.event_id,
-        status=item.status,
-        occurred_at=item.occurred_at,
-        raw=orjson.dumps(raw).decode(),
-        tracking_code=item.tracking_code,
-        external_id=item.external_id,
-        carrier=item.carrier,
-        tracking_number=item.tracking_number,
-        description=item.description,
-        city=place.city if place else None,
-        state=place.state if place else None,
-        country=place.country if place else None,
-        lat=place.lat if place else None,
-        lon=place.lon if place else None,
-    )
 
 
 def parse_items(

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Connection, Table, any_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from rumbo.events.schemas import EventResult, ItemError
+from rumbo.events.schemas import EventIn, EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
 from rumbo.models import Event, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
@@ -51,6 +52,30 @@ class NormalizedEvent:
     country: str | None = None
     lat: float | None = None
     lon: float | None = None
+
+
+def normalize_event(item: EventIn, original: Any) -> NormalizedEvent:
+    """An event in Rumbo's event shape (REST body, CSV row) as ingestion takes it; the
+    original is kept as the raw payload unless the item carries its own ``raw``."""
+    raw = item.raw if item.raw is not None else original
+    place = item.location
+    return NormalizedEvent(
+        source=item.source,
+        event_id=item.event_id,
+        status=item.status,
+        occurred_at=item.occurred_at,
+        raw=orjson.dumps(raw).decode(),
+        tracking_code=item.tracking_code,
+        external_id=item.external_id,
+        carrier=item.carrier,
+        tracking_number=item.tracking_number,
+        description=item.description,
+        city=place.city if place else None,
+        state=place.state if place else None,
+        country=place.country if place else None,
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
