@@ -20,42 +20,21 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from common import FreshDatabase
 
 from rumbo.analytics import service
 from rumbo.analytics.service import GroupBy
-from rumbo.config import Settings, normalize_database_url
+from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.eta.history import generate_history
 from rumbo.eta.store import import_histories
 from rumbo.merchants.service import create_merchant
-from rumbo.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent
-
-
-def database(kind: str, workdir: Path) -> tuple[str, Any]:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'analytics.db'}", None
-    import os
-
-    base = normalize_database_url(
-        os.environ.get("RUMBO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    )
-    schema = f"rumbo_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(base).begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with create_engine(base).begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", drop
 
 
 def timed(fn: Any, repeat: int = 3) -> float:
@@ -68,9 +47,8 @@ def timed(fn: Any, repeat: int = 3) -> float:
 
 
 def run(kind: str, orders: int) -> dict[str, Any]:
-    url, drop = database(kind, Path(tempfile.mkdtemp()))
-    upgrade(url)
-    db = Database(Settings(database_url=url))
+    fresh = FreshDatabase(kind, Path(tempfile.mkdtemp()))
+    db = Database(Settings(database_url=fresh.url))
     now = datetime.now(UTC)
     with db.session() as session:
         merchant_id = create_merchant(session, "History", now).merchant_id
@@ -102,8 +80,7 @@ def run(kind: str, orders: int) -> dict[str, Any]:
     results["on_time_weekly_s"] = timed(lambda: service.weekly_on_time(load()))
     results["orders_in_window"] = len(rows)
     db.dispose()
-    if drop:
-        drop()
+    fresh.drop()
     return results
 
 

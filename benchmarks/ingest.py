@@ -31,7 +31,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,12 +45,11 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from sqlalchemy import create_engine, insert, text
+from common import FreshDatabase, free_port
+from sqlalchemy import insert
 
-from rumbo.config import normalize_database_url
 from rumbo.db import make_engine
 from rumbo.merchants.service import create_merchant
-from rumbo.migrations import upgrade
 from rumbo.models import Order
 from rumbo.orders.codes import new_tracking_code
 
@@ -96,32 +93,11 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Target:
+class Target(FreshDatabase):
     """A fresh database of one kind, migrated, with one merchant and ``orders`` orders."""
 
     def __init__(self, kind: str, workdir: Path, orders: int) -> None:
-        self.kind = kind
-        if kind == "sqlite":
-            self.url = f"sqlite:///{workdir / 'bench.db'}"
-            self.schema = None
-        else:
-            base = normalize_database_url(
-                os.environ.get(
-                    "RUMBO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-                )
-            )
-            self.schema = f"rumbo_bench_{uuid.uuid4().hex[:8]}"
-            self.admin_url = base
-            with create_engine(base).begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-            self.url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{self.schema}"
-        upgrade(self.url)
+        super().__init__(kind, workdir)
         engine = make_engine(self.url)
         now = datetime.now(UTC)
         with engine.begin() as conn:
@@ -162,11 +138,6 @@ class Target:
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(Order), rows[start : start + 5000])
         engine.dispose()
-
-    def drop(self) -> None:
-        if self.schema:
-            with create_engine(self.admin_url).begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
 
 
 class Server:

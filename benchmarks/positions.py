@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import paho.mqtt.client as mqtt
+from common import FreshDatabase, free_port
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from rumbo.config import normalize_database_url
 from rumbo.db import make_engine
 from rumbo.merchants.service import create_merchant
-from rumbo.migrations import upgrade
 from rumbo.models import Device, DevicePosition
 
 ROOT = Path(__file__).resolve().parent
@@ -74,32 +72,11 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Target:
+class Target(FreshDatabase):
     """A fresh migrated database with one merchant and ``devices`` registered devices."""
 
     def __init__(self, kind: str, workdir: Path, devices: int) -> None:
-        self.kind = kind
-        self.schema: str | None = None
-        if kind == "sqlite":
-            self.url = f"sqlite:///{workdir / 'bench.db'}"
-        else:
-            base = normalize_database_url(
-                os.environ.get(
-                    "RUMBO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-                )
-            )
-            self.schema = f"rumbo_bench_{uuid.uuid4().hex[:8]}"
-            self.admin_url = base
-            with create_engine(base).begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-            self.url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{self.schema}"
-        upgrade(self.url)
+        super().__init__(kind, workdir)
         self.engine = make_engine(self.url)
         self.prefix = f"b{uuid.uuid4().hex[:6]}-"
         now = datetime.now(UTC)
@@ -133,9 +110,7 @@ class Target:
 
     def drop(self) -> None:
         self.engine.dispose()
-        if self.schema:
-            with create_engine(self.admin_url).begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+        super().drop()
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
