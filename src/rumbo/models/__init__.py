@@ -13,21 +13,29 @@ from rumbo.models.order import Order
 from rumbo.models.outbox_message import OutboxMessage
 from rumbo.models.shipment import Shipment
 from rumbo.models.shopper_preference import ShopperPreference
+from rumbo.models.staff import StaffSession, StaffUser
+from rumbo.models.support import Conversation, ConversationTurn, Inquiry, OrderNote
 from rumbo.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "CarrierCodeMapping",
     "CarrierConnection",
+    "Conversation",
+    "ConversationTurn",
     "Device",
     "DevicePosition",
     "DeviceRoute",
     "Event",
+    "Inquiry",
     "Merchant",
     "NotificationRule",
     "Order",
+    "OrderNote",
     "OutboxMessage",
     "Shipment",
     "ShopperPreference",
+    "StaffSession",
+    "StaffUser",
     "WebhookEndpoint",
 ]
