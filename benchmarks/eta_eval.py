@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in args.params.items()}
     params = replace(params, **overrides)
     t = time.perf_counter()
-    model = train(histories, args.until, params=params, index=index)
+    # As `rumbo eta train` does: recent times from the training orders alone.
+    model = train(histories, args.until, params=params)
     timings["train_s"] = time.perf_counter() - t
     if args.save:
         model.save(args.save)
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         "training_orders": model.metadata["orders"],
         "training_snapshots": model.metadata["snapshots"],
         "band_shifts": model.metadata["band_shifts"],
+        "store_late_rate": model.metadata["store_late_rate"],
+        "late_target": model.metadata["late_target"],
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     if args.json:

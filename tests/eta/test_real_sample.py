@@ -2,7 +2,9 @@
 
 The targets (issue 6): at every stage the median's MAE is at most half the store's;
 once the parcel is with the carrier, our p90 is late no more often than the store's
-promise; and the constant "median of the training set" guess is clearly beaten.
+promise while promising an earlier day; and the constant "median of the training set"
+guess is clearly beaten: a far smaller error, and a safe day that comes sooner without
+breaking notably more often.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def test_model_beats_the_store_and_the_constant_on_the_real_sample(shared_data: 
     for s in report.stages:
         assert s.model.mae_days <= s.store.mae_days / 2
         assert s.model.mae_days <= s.constant.mae_days - 0.9
-        assert s.model.late_rate < s.constant.late_rate
+        assert s.model.earlier_days >= s.constant.earlier_days + 1
+        assert s.model.late_rate <= s.constant.late_rate + 0.01
     shipped = by_stage["shipped"]
     assert shipped.model.late_rate <= shipped.store.late_rate
+    assert shipped.model.earlier_days > 0

@@ -4,10 +4,12 @@ from fastapi import APIRouter, Request
 
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
+from rumbo.eta.days import history_zone
 from rumbo.eta.schemas import EtaOut
-from rumbo.eta.store import EtaService, history_zone
+from rumbo.eta.store import EtaService
 from rumbo.events.status import TERMINAL, Status
 from rumbo.kit.clock import ClockDep
+from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.orders.service import get_order
 
@@ -24,7 +26,11 @@ router = APIRouter(prefix="/api/v1/orders", tags=["delivery dates"])
     },
 )
 def order_eta(
-    order_id: int, request: Request, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+    order_id: RowId,
+    request: Request,
+    session: SessionDep,
+    merchant_id: MerchantDep,
+    clock: ClockDep,
 ) -> EtaOut:
     order = get_order(session, merchant_id, order_id)
     if Status(order.status) in TERMINAL:

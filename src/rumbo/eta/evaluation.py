@@ -3,15 +3,18 @@
 For every delivered order purchased in a window after the model's training cutoff, at
 each stage (placed, paid, shipped), compare three promises with the real delivery:
 
-- **ours**: the model's p50 as the estimate and its p90 as the date we would promise;
-- **store**: ``order_estimated_delivery_date`` (the same at every stage); an order is
-  late for the store when it arrives after the promised *calendar day*;
+- **ours**: the model's p50 as the estimate and the day of its p90 as the day we
+  would promise;
+- **store**: ``order_estimated_delivery_date`` (the same at every stage);
 - **constant**: the median / p10 / p90 of purchase-to-delivery days over the orders
   purchased before the cutoff, counted from purchase — the guess to beat.
 
-Ours and the constant are late when delivery comes after their p90 *moment* (stricter
-than the store's end-of-day rule). "Earlier" is how many days before the store's date
-(its 00:00) a promise falls, on average: positive means we promise sooner.
+Every promise is read as a shopper reads it (:mod:`rumbo.eta.days`): a calendar day
+in the destination's time zone, kept when the parcel arrives before that day ends
+there — the same rule for ours, the store's and the constant's. "Earlier" is how many
+calendar days before the store's promised day a promised day falls, on average:
+positive means we promise sooner. MAE compares moments: our p50, the store's day at
+00:00 and the constant's median with the real delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from rumbo.eta.days import shopper_day
 from rumbo.eta.features import DAY, HistoryIndex, Snapshot, Stage, snapshots
 from rumbo.eta.history import OrderHistory
 from rumbo.eta.model import EtaModel
@@ -34,9 +38,9 @@ class Scores:
     """How one way of promising did on a set of orders."""
 
     mae_days: float  # mean absolute error of the point estimate, in days
-    late_rate: float  # share delivered after the promise
-    earlier_days: float  # mean days the promise falls before the store's date
-    coverage: float | None  # share delivered inside the p10–p90 band (None: no band)
+    late_rate: float  # share delivered after the promised day had ended
+    earlier_days: float  # mean calendar days the promised day falls before the store's
+    coverage: float | None  # share delivered from the p10 moment to the end of the p90 day
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +72,32 @@ def _midnight(day: date) -> datetime:
 def _scores(
     actual: np.ndarray,
     estimate: np.ndarray,
-    promise: np.ndarray,
+    promised: np.ndarray,
+    delivered: np.ndarray,
     store: np.ndarray,
     low: np.ndarray | None,
-    late: np.ndarray,
 ) -> Scores:
-    """All arrays are in days since a common origin (the order's purchase)."""
+    """``actual``, ``estimate``, ``low``: days since the order's purchase; ``promised``,
+    ``delivered``, ``store``: the shopper's calendar days, as ordinals."""
     return Scores(
         mae_days=round(float(np.mean(np.abs(actual - estimate))), 2),
-        late_rate=round(float(np.mean(late)), 4),
-        earlier_days=round(float(np.mean(store - promise)), 2),
+        late_rate=round(float(np.mean(delivered > promised)), 4),
+        earlier_days=round(float(np.mean(store - promised)), 2),
         coverage=None
         if low is None
-        else round(float(np.mean((actual >= low) & (actual <= promise))), 4),
+        else round(float(np.mean((actual >= low) & (delivered <= promised))), 4),
+    )
+
+
+def _days_of(
+    rows: Sequence[Snapshot], starts: Sequence[datetime], offsets: np.ndarray
+) -> np.ndarray:
+    """The shopper's calendar day (ordinal) ``offsets`` days after each of ``starts``."""
+    return np.array(
+        [
+            shopper_day(start + timedelta(days=float(d)), r.clock, r.shopper).toordinal()
+            for r, start, d in zip(rows, starts, offsets, strict=True)
+        ]
     )
 
 
@@ -146,32 +163,30 @@ def evaluate(
                 if r.promised_at is not None
             ]
         )
-        store_deadline = np.array(
+        store_day = np.array([r.promised_at.toordinal() for r in picked if r.promised_at])
+        delivered_day = np.array(
             [
-                (
-                    _midnight(r.promised_at.date()) + timedelta(days=1) - r.purchased_at
-                ).total_seconds()
-                / DAY
+                shopper_day(r.delivered_at, r.clock, r.shopper).toordinal()
                 for r in picked
-                if r.promised_at is not None
+                if r.delivered_at is not None
             ]
         )
         ours = _scores(
             actual,
             since + q[:, len(model.quantiles) // 2],
-            since + q[:, -1],
-            store,
+            _days_of(picked, [r.at for r in picked], q[:, -1]),
+            delivered_day,
+            store_day,
             since + q[:, 0],
-            actual > since + q[:, -1],
         )
-        theirs = _scores(actual, store, store, store, None, actual > store_deadline)
+        theirs = _scores(actual, store, store_day, delivered_day, store_day, None)
         constant = _scores(
             actual,
             np.full_like(actual, c50),
-            np.full_like(actual, c90),
-            store,
+            _days_of(picked, [r.purchased_at for r in picked], np.full_like(actual, c90)),
+            delivered_day,
+            store_day,
             np.full_like(actual, c10),
-            actual > c90,
         )
         reports.append(StageReport(stage.value, len(sel), ours, theirs, constant))
     return EvaluationReport(

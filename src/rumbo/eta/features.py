@@ -17,8 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from rumbo.eta.brazil import UF_CODE, days_off_ahead, is_peak_season
+from rumbo.eta.days import UTC_ZONE, history_zone, shopper_zone
 from rumbo.eta.history import OrderHistory
 from rumbo.events.status import Status
 
@@ -68,15 +70,18 @@ FEATURE_NAMES: tuple[str, ...] = (
     "peak_season",
     "days_off_next_7",
     "promised_days",
+    "promise_total_days",
     "elapsed_in_stage_days",
     "since_purchase_days",
     "approval_days",
     "handling_days",
+    "handover_weekday",
     "seller_handling_recent",
     "seller_orders_recent",
     "lane_transit_recent",
     "lane_orders_recent",
     "carrier_lane_transit_recent",
+    "carrier_transit_recent",
     "destination_transit_recent",
     "handling_recent",
     "transit_recent",
@@ -99,6 +104,8 @@ class Snapshot:
     purchased_at: datetime
     promised_at: datetime | None
     delivered_at: datetime | None = None
+    clock: ZoneInfo = UTC_ZONE  # the zone of the naive times above
+    shopper: ZoneInfo = UTC_ZONE  # where the promised day is read
 
     @property
     def remaining_days(self) -> float | None:
@@ -171,6 +178,8 @@ class HistoryIndex:
                 add(f"transit|{h.lane}", h.delivered_at, transit)
                 if h.carrier is not None:
                     add(f"transit|{h.carrier}|{h.lane}", h.delivered_at, transit)
+            if h.carrier is not None:
+                add(f"transit|@{h.carrier}", h.delivered_at, transit)
             if h.customer_state is not None:
                 add(f"transit|>{h.customer_state}", h.delivered_at, transit)
         self._series = {key: _Series(p) for key, p in points.items()}
@@ -214,6 +223,11 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         if lane is not None and order.carrier is not None
         else NAN
     )
+    carrier_all_t = (
+        index.recent(f"transit|@{order.carrier}", at, WINDOW_GLOBAL)[0]
+        if order.carrier is not None
+        else NAN
+    )
     dest_t = (
         index.recent(f"transit|>{order.customer_state}", at)[0]
         if order.customer_state is not None
@@ -234,15 +248,18 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         float(is_peak_season(day)),
         float(days_off_ahead(day)),
         _days(at, order.promised_at) if order.promised_at is not None else NAN,
+        _days(order.purchased_at, order.promised_at) if order.promised_at is not None else NAN,
         _days(entered, at),
         _days(order.purchased_at, at),
         _days(order.purchased_at, approved) if approved is not None else NAN,
         _days(approved or order.purchased_at, shipped) if shipped is not None else NAN,
+        float(shipped.weekday()) if shipped is not None else NAN,
         seller_h,
         float(seller_n),
         lane_t,
         float(lane_n),
         carrier_t,
+        carrier_all_t,
         dest_t,
         index.recent("handling", at, WINDOW_GLOBAL)[0],
         index.recent("transit", at, WINDOW_GLOBAL)[0],
@@ -252,7 +269,15 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
     )
     delivered = order.delivered_at if order.delivered_at and order.delivered_at > at else None
     return Snapshot(
-        order.order_id, stage, at, features, order.purchased_at, order.promised_at, delivered
+        order.order_id,
+        stage,
+        at,
+        features,
+        order.purchased_at,
+        order.promised_at,
+        delivered,
+        history_zone(order.country),
+        shopper_zone(order.country, order.customer_state),
     )
 
 

@@ -50,6 +50,7 @@ class OrderHistory:
     price: float | None = None  # total item price, BRL
     item_count: int = 0
     distance_km: float | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2 of the destination
 
     @property
     def lane(self) -> str | None:
@@ -271,6 +272,7 @@ def generate_history(
                 price=price,
                 item_count=items,
                 distance_km=distance,
+                country="BR",
             )
         )
     return out

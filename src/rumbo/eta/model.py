@@ -4,7 +4,8 @@ One :class:`~sklearn.ensemble.HistGradientBoostingRegressor` per quantile (p10, 
 p90) learns the remaining days from a snapshot's features; it is trained on
 ``log1p(days)`` because delivery times are skewed and a quantile survives any
 increasing transform. Predictions are turned into dates, a probability of arriving by
-the store's promised day, and a risk flag.
+the store's promised day, and a risk flag. The p90 is read as a calendar day (the
+"safe day" we could promise) and calibrated as such: see :func:`_calibrate`.
 
 Model files: ``<root>/<version>/model.joblib`` + ``metadata.json``, where version is
 ``<UTC timestamp>-<hash of the model bytes>``; ``<root>/CURRENT`` names the version the
@@ -29,6 +30,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
 
+from rumbo.eta.days import day_end, day_start, history_zone, shopper_day, shopper_zone
 from rumbo.eta.features import CATEGORICAL, DAY, FEATURE_NAMES, HistoryIndex, Snapshot, snapshots
 from rumbo.eta.history import OrderHistory
 
@@ -38,7 +40,9 @@ QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 TRAIN_OFFSETS_DAYS: tuple[float, ...] = (0.0, 1.0, 3.0, 7.0)
 # Below this probability of arriving by the promised day an order is "at risk".
 AT_RISK_BELOW = 0.8
-FORMAT = 1
+FORMAT = 2
+# The safe day is never allowed to break more often than the p90's nominal 1 in 10.
+MAX_LATE_TARGET = 0.1
 # Most orders arrive within 30 days; younger ones are still partly unknown at a cutoff.
 CENSORING_GUARD_DAYS = 30
 
@@ -51,7 +55,8 @@ class Risk(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """When the order will arrive: a likely moment and a p10–p90 range."""
+    """When the order will arrive: a likely moment and a range whose end is the last
+    second of the safe (p90) day on the shopper's clock."""
 
     estimated_delivery: datetime
     earliest: datetime
@@ -70,8 +75,13 @@ class TrainingParams:
     min_samples_leaf: int = 200
     l2_regularization: float = 1.0
     offsets_days: tuple[float, ...] = TRAIN_OFFSETS_DAYS
-    calibration_days: int = 90  # 0: no conformal widening of the band
+    calibration_days: int = 90  # 0: no conformal calibration of the band
     anchored: bool = False  # True: learn the ratio to recent times (see anchor_log_days)
+    # Share of safe days allowed to break on the validation slice: the p90's own 1 in 10.
+    # None: the store's day-level late rate over the training orders (at most
+    # MAX_LATE_TARGET), which promises later to break no more often than the store did.
+    late_target: float | None = MAX_LATE_TARGET
+    without: tuple[str, ...] = ()  # features left out (for ablations on validation windows)
 
     def regressor(self, quantile: float, seed: int) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
@@ -153,26 +163,17 @@ class EtaModel:
         return tuple(sorted(self.regressors))
 
     def quantile_days(self, rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Remaining days at each quantile, one row per snapshot, sorted so p10 ≤ p50 ≤ p90."""
+        """Remaining days at each quantile, one row per snapshot, p10 ≤ p50 ≤ p90."""
         if not rows:
             return np.zeros((0, len(self.regressors)))
         x = matrix(rows)
         # For a handful of rows, waking OpenMP threads costs far more than the trees
         # (and on a busy host they spin for milliseconds): predict on one thread.
         with threadpool_limits(limits=1 if len(rows) < 512 else None, user_api="openmp"):
-            raw = np.column_stack([self.regressors[q].predict(x) for q in self.quantiles])
-        if self.metadata.get("params", {}).get("anchored"):
-            raw += anchor_log_days(x)[:, None]
-        shifts = self.metadata.get("band_shifts") or {}
-        if shifts:
-            by_stage = np.array([shifts.get(str(int(s)), [0.0, 0.0]) for s in x[:, 0]])
-            raw[:, 0] -= by_stage[:, 0]
-            raw[:, -1] += by_stage[:, 1]
-        # Separate quantile models can cross on rare inputs; sorting fixes the order
-        # without changing any single quantile's calibration much.
-        days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(
-            np.expm1(np.sort(raw, axis=1)), 0.0, None
-        )
+            anchored = bool(self.metadata.get("params", {}).get("anchored"))
+            raw = _log_days(self.regressors, x, anchored)
+        shifted = _shifted(raw, x, self.metadata.get("band_shifts") or {})
+        days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(np.expm1(shifted), 0.0, None)
         return days
 
     def predict_many(self, rows: Sequence[Snapshot]) -> list[Prediction]:
@@ -186,9 +187,9 @@ class EtaModel:
             probability: float | None = None
             risk = Risk.ON_TRACK
             if row.promised_at is not None:
-                # The shopper reads a promised *day*: on time means by its end.
-                deadline = datetime.combine(row.promised_at.date(), datetime.min.time()) + (
-                    timedelta(days=1)
+                # The shopper reads a promised *day*: on time means before it ends there.
+                deadline = day_start(
+                    row.promised_at.date() + timedelta(days=1), row.clock, row.shopper
                 )
                 probability = _on_time_probability(
                     qs, [float(v) for v in d], (deadline - at).total_seconds() / DAY
@@ -201,7 +202,11 @@ class EtaModel:
                 Prediction(
                     estimated_delivery=at + timedelta(days=float(d[mid])),
                     earliest=at + timedelta(days=float(d[0])),
-                    latest=at + timedelta(days=float(d[-1])),
+                    latest=day_end(
+                        shopper_day(at + timedelta(days=float(d[-1])), row.clock, row.shopper),
+                        row.clock,
+                        row.shopper,
+                    ),
                     on_time_probability=probability,
                     risk=risk,
                 )
@@ -277,45 +282,160 @@ def training_orders(histories: Iterable[OrderHistory], until: date) -> list[Orde
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _TrainingSet:
+    """Snapshots as arrays: features, log1p(remaining days), and when each order was
+    purchased and delivered (POSIX seconds of the naive times) to select a period."""
+
+    x: np.ndarray[Any, np.dtype[np.float64]]
+    y: np.ndarray[Any, np.dtype[np.float64]]
+    purchased: np.ndarray[Any, np.dtype[np.float64]]
+    delivered: np.ndarray[Any, np.dtype[np.float64]]
+
+    @classmethod
+    def of(cls, rows: Iterable[Snapshot], chunk: int = 20_000) -> _TrainingSet:
+        # Chunked, so a few hundred thousand snapshots never live as Python objects
+        # all at once (each holds its features as a tuple of boxed floats).
+        parts: list[tuple[np.ndarray[Any, np.dtype[np.float64]], ...]] = []
+        batch: list[Snapshot] = []
+
+        def flush() -> None:
+            parts.append(
+                (
+                    matrix(batch),
+                    np.log1p([max(r.remaining_days or 0.0, 0.0) for r in batch]),
+                    np.array([r.purchased_at.timestamp() for r in batch], dtype=np.float64),
+                    np.array(
+                        [r.delivered_at.timestamp() for r in batch if r.delivered_at],
+                        dtype=np.float64,
+                    ),
+                )
+            )
+            batch.clear()
+
+        for row in rows:
+            batch.append(row)
+            if len(batch) == chunk:
+                flush()
+        flush()
+        x, y, purchased, delivered = (np.concatenate(col) for col in zip(*parts, strict=True))
+        return cls(x, y, purchased, delivered)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def before(self, moment: datetime) -> _TrainingSet:
+        """The snapshots of orders purchased and delivered before ``moment``."""
+        t = moment.timestamp()
+        keep = (self.purchased < t) & (self.delivered < t)
+        return _TrainingSet(self.x[keep], self.y[keep], self.purchased[keep], self.delivered[keep])
+
+
 def _fit(
-    rows: Sequence[Snapshot], params: TrainingParams, seed: int
+    data: _TrainingSet, params: TrainingParams, seed: int
 ) -> dict[float, HistGradientBoostingRegressor]:
-    x = matrix(rows)
+    x = data.x.copy()
+    for name in params.without:
+        x[:, FEATURE_NAMES.index(name)] = np.nan
     # A column with no value at all (Olist never names a carrier) trips sklearn's
     # binning; a constant column carries the same (no) information and is never split.
     x[:, np.isnan(x).all(axis=0)] = 0.0
-    y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
-    if params.anchored:
-        y = y - anchor_log_days(x)
+    y = data.y - anchor_log_days(x) if params.anchored else data.y
     return {q: params.regressor(q, seed).fit(x, y) for q in QUANTILES}
 
 
-def _calibrate(
-    regressors: dict[float, HistGradientBoostingRegressor], rows: Sequence[Snapshot], anchored: bool
-) -> dict[str, list[float]]:
-    """Per-stage widening of the p10/p90 band that makes it hold on ``rows``.
+def _log_days(
+    regressors: dict[float, HistGradientBoostingRegressor],
+    x: np.ndarray[Any, np.dtype[np.float64]],
+    anchored: bool,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """log1p(remaining days) at each quantile, sorted: separate quantile models can
+    cross on rare inputs, and sorting fixes the order without moving the median much."""
+    raw = np.column_stack([regressors[q].predict(x) for q in sorted(regressors)])
+    if anchored:
+        raw += anchor_log_days(x)[:, None]
+    return np.sort(raw, axis=1)
 
-    Conformalised quantile regression (Romano et al., 2019): on orders the models did
-    not see, how far (in log-days) outcomes fall outside the band, at the 90 % level.
+
+def _shifted(
+    raw: np.ndarray[Any, np.dtype[np.float64]],
+    x: np.ndarray[Any, np.dtype[np.float64]],
+    shifts: dict[str, list[float]],
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The calibrated band: p10 moved down by the stage's first shift, p90 moved by its
+    second (up or down), neither crossing the median."""
+    if not shifts:
+        return raw
+    by_stage = np.array([shifts.get(str(int(s)), [0.0, 0.0]) for s in x[:, 0]])
+    out = raw.copy()
+    out[:, 0] = np.minimum(raw[:, 0] - by_stage[:, 0], raw[:, 1])
+    out[:, -1] = np.maximum(raw[:, -1] + by_stage[:, 1], raw[:, -2])
+    return out
+
+
+def late_after_promise(history: OrderHistory) -> bool | None:
+    """Whether the store broke its promise: delivered after the promised day had ended
+    on the shopper's clock; ``None`` when not delivered or nothing was promised."""
+    if history.delivered_at is None or history.promised_at is None:
+        return None
+    clock = history_zone(history.country)
+    shopper = shopper_zone(history.country, history.customer_state)
+    return shopper_day(history.delivered_at, clock, shopper) > history.promised_at.date()
+
+
+def _needed_log_days(rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """log1p of the days from each snapshot to the start of its delivery day on the
+    shopper's clock: the least a promised day must cover to be kept."""
+    needed = []
+    for r in rows:
+        assert r.delivered_at is not None
+        start = day_start(shopper_day(r.delivered_at, r.clock, r.shopper), r.clock, r.shopper)
+        needed.append(max(0.0, (start - r.at).total_seconds() / DAY))
+    out: np.ndarray[Any, np.dtype[np.float64]] = np.log1p(np.array(needed, dtype=np.float64))
+    return out
+
+
+def _calibrate(
+    regressors: dict[float, HistGradientBoostingRegressor],
+    rows: Sequence[Snapshot],
+    anchored: bool,
+    late_target: float,
+) -> dict[str, list[float]]:
+    """Per-stage shifts of the p10 and p90 (log-days) that make the band hold on ``rows``.
+
+    Conformalised quantile regression (Romano, Patterson & Candès, "Conformalized
+    Quantile Regression", NeurIPS 2019), on orders the models did not see:
+
+    - p10: widened (never narrowed) until 90 % of outcomes fall after it;
+    - p90, read as the calendar day a shopper would be promised: moved out *or in* until
+      a share ``late_target`` of these orders would have arrived after that day ended.
+      Each order's conformity score is the least shift that keeps its promise (the
+      promised day is the day of ``max(p50, p90 + shift)``); the shift is their
+      ⌈(n + 1)(1 − late_target)⌉-th smallest value, the split-conformal quantile.
     """
     x = matrix(rows)
     y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
-    low, high = regressors[QUANTILES[0]].predict(x), regressors[QUANTILES[-1]].predict(x)
-    if anchored:
-        low, high = low + anchor_log_days(x), high + anchor_log_days(x)
-    stages = np.array([r.features[0] for r in rows])
+    raw = _log_days(regressors, x, anchored)
+    low, mid, high = raw[:, 0], raw[:, 1], raw[:, -1]
+    needed = _needed_log_days(rows)
+    # Orders whose likely day already reaches their delivery day are kept by any shift.
+    scores = np.where(needed > mid, needed - high, -np.inf)
+    stages = x[:, 0]
     shifts: dict[str, list[float]] = {}
     for code in (0.0, 1.0, 2.0):
         sel = stages == code
-        if sel.sum() < 30:
+        n = int(sel.sum())
+        if n < 30:
             shifts[str(int(code))] = [0.0, 0.0]
             continue
-        level = min(1.0, 0.9 * (1 + 1 / sel.sum()))
-        # Only ever widen: a calm validation window must not make the band bolder
-        # than the quantile models themselves are.
+        level = min(1.0, 0.9 * (1 + 1 / n))
+        k = min(n, math.ceil((n + 1) * (1.0 - late_target)))
+        high_shift = float(np.sort(scores[sel])[k - 1])
+        # Past this, every safe day has already collapsed onto the likely day.
+        high_shift = max(high_shift, float(np.min(mid[sel] - high[sel])))
         shifts[str(int(code))] = [
             max(0.0, float(np.quantile(low[sel] - y[sel], level))),
-            max(0.0, float(np.quantile(y[sel] - high[sel], level))),
+            high_shift,
         ]
     return shifts
 
@@ -332,21 +452,27 @@ def train(
 
     The last ``params.calibration_days`` before ``until`` (less the last 30 days, whose
     slow orders are not known yet) first serve as a validation window: models fitted on
-    the earlier orders measure how far the p10–p90 band must widen to hold 80 % of
-    outcomes there; the final models are fitted on everything
-    and keep that widening. ``index`` (recent times) may cover later orders too: every
-    feature only reads values known before its snapshot's moment.
+    the earlier orders measure how far the p10 must widen and how far the safe day must
+    move (see :func:`_calibrate`); the final models are fitted on everything and keep
+    those shifts. ``index`` (recent times) may cover later orders too: every feature
+    only reads values known before its snapshot's moment.
     """
     params = params or TrainingParams()
     orders = training_orders(histories, until)
     index = index or HistoryIndex(orders)
-    rows = list(snapshots(orders, index, params.offsets_days))
-    if len(rows) < 50:
-        raise ValueError(f"only {len(rows)} training snapshots before {until}; need 50")
+    data = _TrainingSet.of(snapshots(orders, index, params.offsets_days))
+    if len(data) < 50:
+        raise ValueError(f"only {len(data)} training snapshots before {until}; need 50")
+    store_late = [flag for h in orders if (flag := late_after_promise(h)) is not None]
+    store_rate = float(np.mean(store_late)) if store_late else MAX_LATE_TARGET
+    late_target = min(
+        MAX_LATE_TARGET, params.late_target if params.late_target is not None else store_rate
+    )
     shifts: dict[str, list[float]] = {}
     if params.calibration_days:
         split = until - timedelta(days=params.calibration_days)
-        early = training_orders(orders, split)
+        # What was known on ``split`` (see training_orders), from the same snapshots.
+        early = data.before(datetime.combine(split, datetime.min.time()))
         # Orders bought in the last weeks before ``until`` are only in ``orders`` if
         # they were fast; leaving them out of the check keeps it from looking rosy.
         guard = datetime.combine(until - timedelta(days=CENSORING_GUARD_DAYS), datetime.min.time())
@@ -355,14 +481,15 @@ def train(
             for h in orders
             if datetime.combine(split, datetime.min.time()) <= h.purchased_at < guard
         ]
-        early_rows = list(snapshots(early, index, params.offsets_days))
         check_rows = list(snapshots(late_orders, index, (0.0,)))
-        if len(early_rows) >= 50 and check_rows:
-            shifts = _calibrate(_fit(early_rows, params, seed), check_rows, params.anchored)
-    regressors = _fit(rows, params, seed)
+        if len(early) >= 50 and check_rows:
+            shifts = _calibrate(_fit(early, params, seed), check_rows, params.anchored, late_target)
+    regressors = _fit(data, params, seed)
     metadata = {
         "orders": len(orders),
-        "snapshots": len(rows),
+        "snapshots": len(data),
+        "store_late_rate": round(store_rate, 4),
+        "late_target": round(late_target, 4),
         "band_shifts": shifts,
         "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

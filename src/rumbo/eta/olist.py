@@ -142,4 +142,5 @@ def read_olist(folder: Path) -> Iterator[OrderHistory]:
             price=round(its.price, 2) if its else None,
             item_count=its.count if its else 0,
             distance_km=distance,
+            country="BR",
         )

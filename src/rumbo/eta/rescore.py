@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
+from rumbo.eta.days import history_zone
 from rumbo.eta.features import features_at
-from rumbo.eta.store import EtaService, histories_from_db, history_zone
+from rumbo.eta.store import EtaService, histories_from_db
 from rumbo.events.status import TERMINAL
 from rumbo.models import Order
 

@@ -27,11 +27,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from rumbo.db import Database
 from rumbo.errors import NotFound
+from rumbo.eta.days import history_zone
 from rumbo.eta.features import HistoryIndex, features_at
 from rumbo.eta.history import OrderHistory
 from rumbo.eta.model import EtaModel, Prediction
@@ -41,14 +42,6 @@ from rumbo.models import Event, Order
 from rumbo.orders.codes import new_tracking_code
 
 BATCH = 500
-_ZONES = {"BR": ZoneInfo("America/Sao_Paulo")}
-
-
-def history_zone(country: str | None) -> ZoneInfo:
-    """The clock a store's history was written in (Olist: Brazil's platform time,
-    whatever the destination), used for both directions of the round trip; UTC
-    where we know no better. Not the shopper's clock: see rumbo.kit.timezones."""
-    return _ZONES.get(country or "", ZoneInfo("UTC"))
 
 
 def _to_utc(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -174,6 +167,7 @@ def import_histories(
     """Store ``histories`` as orders of ``merchant_id``; idempotent (see module doc)."""
     zone = history_zone(country)
     summary = ImportSummary()
+    next_analyze = 2 * BATCH
     for chunk in _chunked(histories, BATCH):
         with db.session() as session:
             existing = set(
@@ -216,6 +210,17 @@ def import_histories(
                     summary.events_duplicate += 1
                 else:
                     summary.events_rejected += 1
+        if not db.is_sqlite and summary.orders_created >= next_analyze:
+            # Each batch's lookups are planned from table statistics. During a bulk load
+            # autovacuum lags behind, and a planner that believes the tables nearly
+            # empty filters all the merchant's orders instead of using the (merchant,
+            # external id) index: every batch gets slower. Refreshing the statistics
+            # whenever the import has doubled the tables keeps the plans right
+            # (PostgreSQL manual, "Populating a Database: Run ANALYZE Afterwards",
+            # https://www.postgresql.org/docs/current/populate.html#POPULATE-ANALYZE).
+            with db.session() as session:
+                session.execute(text("ANALYZE orders, events"))
+            next_analyze *= 2
         if progress is not None:
             progress(len(chunk))
     return summary
@@ -250,6 +255,7 @@ def _history(
         price=attributes.get("price"),
         item_count=len(order.items or ()),
         distance_km=attributes.get("distance_km"),
+        country=destination.get("country"),
     )
 
 

@@ -11,6 +11,9 @@ CountryCode = Annotated[
     str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", to_upper=True)
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A stored row's id: both databases keep signed 64-bit integers, so a larger number is
+# a 422 here rather than an overflow in the driver.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class StrictModel(BaseModel):
