@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import paho.mqtt.client as mqtt
-from common import FreshDatabase, free_port
+from common import NO_ABUSE_LIMITS, FreshDatabase, free_port
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -114,7 +114,12 @@ class Target(FreshDatabase):
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
-    return os.environ | {"RUMBO_DATABASE_URL": url, "RUMBO_LOG_LEVEL": "WARNING"} | extra
+    return (
+        os.environ
+        | {"RUMBO_DATABASE_URL": url, "RUMBO_LOG_LEVEL": "WARNING"}
+        | NO_ABUSE_LIMITS
+        | extra
+    )
 
 
 def osmand(target: Target, devices: int, seconds: int) -> dict[str, Any]:

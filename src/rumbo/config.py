@@ -41,6 +41,26 @@ class Settings(BaseSettings):
         1000.0, gt=0, description="Courier this close to a destination: arriving soon."
     )
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON or text.")
+    metrics_token: str | None = Field(
+        None, description="If set, GET /metrics needs `Authorization: Bearer <token>`."
+    )
+    shutdown_grace_seconds: int = Field(
+        20, ge=1, description="On SIGTERM, in-flight requests get this long to finish."
+    )
+    # Abuse limits, per process (see rumbo.kit.ratelimit), per minute.
+    limit_lookups_per_client: int = Field(
+        600, ge=1, description="Tracking lookups (API and pages) per client address per minute."
+    )
+    limit_requests_per_key: int = Field(
+        60_000, ge=1, description="Store API requests per API key per minute."
+    )
+    limit_positions_per_device: int = Field(
+        600, ge=1, description="OsmAnd requests per device per minute."
+    )
+    limit_questions_per_client: int = Field(
+        30, ge=1, description="Assistant questions per client address per minute."
+    )
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
     rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")
 

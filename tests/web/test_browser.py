@@ -106,7 +106,7 @@ def test_tracking_link_shows_the_timeline_in_each_language(
     assert items.count() == 3
     assert "Curitiba, PR" in items.first.inner_text()
     assert page.locator("[aria-current=step]").count() == 1
-    # The accent colour came through the nonce'd style (CSP would have blocked inline).
+    # The accent colour came through /theme/<colour>.css (CSP blocks inline styles).
     accent = page.evaluate(
         "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
     )

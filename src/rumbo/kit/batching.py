@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from rumbo.db import Database
+from rumbo.ops.metrics import WRITER_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,14 @@ class BatchWriter(Generic[J, R]):
         size: Callable[[J], int],
         max_items: int,
         name: str,
+        committed: Callable[[Sequence[R]], None] | None = None,
     ) -> None:
         self.db = db
         self.process = process
         self.size = size
         self.max_items = max_items
+        self.committed = committed  # told each committed batch's results (metrics)
+        self._depth = WRITER_QUEUE.labels(name)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._started = False
@@ -67,6 +71,10 @@ class BatchWriter(Generic[J, R]):
     def start(self) -> None:
         if not self._started:
             self._started = True
+            if self._thread.ident is not None:  # stopped before: a thread runs only once
+                self._thread = threading.Thread(
+                    target=self._run, name=self._thread.name, daemon=True
+                )
             self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -101,6 +109,7 @@ class BatchWriter(Generic[J, R]):
                     break
                 batch.append(nxt)
                 items += self.size(nxt.job)
+            self._depth.set(self._queue.qsize())
             self._commit(batch)
 
     def _commit(self, batch: list[_Pending[J, R]]) -> None:
@@ -117,6 +126,8 @@ class BatchWriter(Generic[J, R]):
             return
         for pending, result in zip(batch, results, strict=True):
             _settle(pending, result)
+        if self.committed is not None:
+            self.committed(results)
 
 
 def _settle(

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rumbo.db import Database
 from rumbo.errors import RumboError
+from rumbo.kit.ratelimit import SlidingWindow, throttle
 from rumbo.merchants.service import KeyCache
 
 bearer = HTTPBearer(
@@ -31,6 +32,8 @@ def current_merchant_id(
         merchant_id = cache.merchant_for(session, credentials.credentials)
     if merchant_id is None:
         raise RumboError("This API key is not valid.", 401, "unauthorized")
+    per_key: SlidingWindow = request.app.state.key_limit
+    throttle(per_key, credentials.credentials, "Too many requests with this API key.")
     return merchant_id
 
 

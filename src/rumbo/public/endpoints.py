@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
-from rumbo.kit.ratelimit import SlidingWindow, refuse_if_limited
+from rumbo.kit.ratelimit import SlidingWindow, client_address, refuse_if_limited, throttle
 from rumbo.public import service
 from rumbo.public.schemas import PublicTracking, VerifyRequest, VerifyResponse
 
@@ -25,11 +25,17 @@ TokenHeader = Annotated[
     "/{tracking_code}",
     response_model=PublicTracking,
     summary="Track an order (no API key)",
-    responses={404: {"description": "Unknown code, or a typo caught by the check character."}},
+    responses={
+        404: {"description": "Unknown code, or a typo caught by the check character."},
+        429: {"description": "Too many lookups from this address (`Retry-After` says when)."},
+    },
 )
 async def track(tracking_code: str, request: Request, token: TokenHeader = None) -> Response:
     """Milestones, timeline, carrier and promised date. Name, address and items appear
     only with a valid `X-Tracking-Token` from `/verify`."""
+    lookups: SlidingWindow = request.app.state.lookup_limit
+    throttle(lookups, client_address(request), "Too many lookups. Try again shortly.")
+    code = service.canonical_code(tracking_code)
     # The hottest public path: all database work in one trip to a worker thread, on
     # a bare connection, and a cached rendering sent as it is.
     db: Database = request.app.state.db
@@ -38,7 +44,7 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
 
     def render() -> bytes:
         with db.reader() as conn:
-            return views.render(conn, tracking_code, tokens, token)
+            return views.render(conn, code, tokens, token)
 
     return Response(await run_in_threadpool(render), media_type="application/json")
 
@@ -58,9 +64,9 @@ def verify(
     order = service.find_order(session, tracking_code)
     per_code: SlidingWindow = request.app.state.verify_limit_code
     per_client: SlidingWindow = request.app.state.verify_limit_client
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
-    refuse_if_limited(wait, "Too many wrong answers. Try again later.")
+    refuse_if_limited(wait, "Too many wrong answers. Try again later.", "verify")
     if not service.answer_matches(order, body.postal_code, body.email):
         per_code.hit(order.tracking_code)
         per_client.hit(client)

@@ -40,12 +40,18 @@ from rumbo.public.schemas import (
 _TOKEN_SALT = "rumbo.track.v1"
 
 
-def find_order(session: Session, typed_code: str) -> Order:
-    """The order of a typed tracking code; a 404 that says whether it was a typo."""
+def canonical_code(typed_code: str) -> str:
+    """The canonical form of a typed code, or a 404 that says what is wrong with it
+    (a typo caught by the check character costs no database lookup)."""
     try:
-        code = parse_tracking_code(typed_code)
+        return parse_tracking_code(typed_code)
     except CodeError as exc:
         raise NotFound(str(exc), f"tracking_code_{exc.reason}") from None
+
+
+def find_order(session: Session, typed_code: str) -> Order:
+    """The order of a typed tracking code; a 404 that says whether it was a typo."""
+    code = canonical_code(typed_code)
     order = session.scalar(select(Order).where(Order.tracking_code == code))
     if order is None:
         raise NotFound("No order has this tracking code.", "tracking_code_unknown")
@@ -245,10 +251,7 @@ class PublicViews:
     def render(
         self, conn: Connection, typed_code: str, tokens: TrackTokens, token: str | None
     ) -> bytes:
-        try:
-            code = parse_tracking_code(typed_code)
-        except CodeError as exc:
-            raise NotFound(str(exc), f"tracking_code_{exc.reason}") from None
+        code = canonical_code(typed_code)
         verified = tokens.is_valid_for(token, code)
         now = time.monotonic()
         if not verified:

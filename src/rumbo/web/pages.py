@@ -10,7 +10,6 @@ Everything works without JavaScript.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -31,7 +30,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
 from rumbo.kit.timezones import zone_for
 from rumbo.models import Order
 from rumbo.orders.codes import (
@@ -124,22 +123,6 @@ def choose_language(
     return DEFAULT_LANGUAGE
 
 
-def _csp(nonce: str) -> str:
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            f"style-src 'self' 'nonce-{nonce}'",
-            "img-src 'self' https: data:",
-            "connect-src 'self'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "object-src 'none'",
-        )
-    )
-
-
 def _render(
     request: Request,
     template: str,
@@ -147,14 +130,12 @@ def _render(
     context: dict[str, Any],
     status_code: int = 200,
 ) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
     accent = context.get("store_accent")
     env = _environment(language)
     html = env.get_template(template).render(
         language=language,
         html_lang=language,
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-        nonce=nonce,
         palette=content.palette(accent if isinstance(accent, str) else None),
         lang_url=lambda code: _with_query(
             str(context.get("page_path", request.url.path)),
@@ -164,11 +145,8 @@ def _render(
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
+    # Security headers (CSP and the rest) come from rumbo.ops.middleware, for every page.
     headers = response.headers
-    headers["Content-Security-Policy"] = _csp(nonce)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["X-Frame-Options"] = "DENY"
     headers["Cache-Control"] = "private, no-store"
     headers["Content-Language"] = language
     headers["Vary"] = "Accept-Language, Cookie"
@@ -205,6 +183,8 @@ def _cookie_name(code: str) -> str:
 
 def _load(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
     """The public view (verified if ``token`` is valid), the order id and its version."""
+    lookups: SlidingWindow = request.app.state.lookup_limit
+    throttle(lookups, client_address(request), "Too many lookups. Try again shortly.")
     db: Database = request.app.state.db
     views: service.PublicViews = request.app.state.public_views
     tokens: service.TrackTokens = request.app.state.track_tokens
@@ -241,11 +221,20 @@ def _tracking_context(tracking: PublicTracking, version: int, language: str) -> 
         "description_of": content.description_of,
         "shipment_steps": content.shipment_steps,
         "store_accent": tracking.store.accent_color,
+        # Only Rumbo's own origin may be loaded (CSP img-src 'self'): no third party
+        # learns who opens a tracking page. A logo hosted elsewhere is not shown.
+        "store_logo": _own_path(tracking.store.logo_url),
         "fragment_url": _with_query(f"/t/{code}/fragment", lang=language),
         "events_url": _with_query(f"/t/{code}/events", v=str(version)),
         "verify_url": f"/t/{code}/verify",
         "page_path": f"/t/{code}",
     }
+
+
+def _own_path(url: str | None) -> str | None:
+    if url and url.startswith("/") and not url.startswith("//"):
+        return url
+    return None
 
 
 def _form_token(settings: Settings, code: str) -> str:
@@ -278,6 +267,23 @@ def _same_origin(request: Request, settings: Settings) -> bool:
 
 
 # -- routes -------------------------------------------------------------------------
+
+
+@router.get("/theme/{accent}.css")
+async def theme(accent: str) -> Response:
+    """The store's colours as CSS variables: a stylesheet of its own, so that pages
+    need no inline style (the Content-Security-Policy allows none)."""
+    colours = content.palette(f"#{accent}")
+    css = (
+        f":root{{--accent:{colours.accent};--on-accent:{colours.on_accent};"
+        f"--accent-text:{colours.accent_text}}}\n"
+    )
+    return Response(
+        css,
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=86400, immutable"},
+    )
+
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -318,6 +324,7 @@ async def _tracking_page(
     form_error: tuple[str, dict[str, Any]] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     accept = request.headers.get("accept-language")
     try:
@@ -349,6 +356,7 @@ async def _tracking_page(
         form_error=form_error,
         requested_lang=lang,
     )
+    context.update(extra or {})
     response = _render(request, "track.html", language, context, status_code)
     for name, value in (headers or {}).items():
         response.headers[name] = value
