@@ -27,6 +27,9 @@ def services() -> list[tuple[str, Service]]:
     from rumbo.eta.rescore import run as eta_rescore  # idle until a model is trained
 
     found.append(("eta-rescore", eta_rescore))
+    from rumbo.events.stale import run as stale_thresholds
+
+    found.append(("stale-thresholds", stale_thresholds))
     from rumbo.devices.tasks import run as device_positions  # idle without RUMBO_MQTT_URL
 
     found.append(("device-positions", device_positions))

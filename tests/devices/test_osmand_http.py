@@ -162,3 +162,22 @@ def test_bad_input_is_a_400(client: TestClient, tenant: Tenant) -> None:
     assert client.get("/osmand?id=123456&lat=x&lon=0").status_code == 400
     assert post_json(client, b"{not json").status_code == 400
     assert client.get("/osmand").status_code == 400
+    body = client.get("/osmand?lat=1&lon=2").json()
+    assert body["error"]["code"] == "invalid_position"
+
+
+def test_the_plain_route_is_documented_with_traccars_parameters(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths["/osmand"]) == {"get", "post"}
+    names = {p["name"] for p in paths["/osmand"]["get"]["parameters"]}
+    assert {"id", "lat", "lon", "timestamp", "speed", "bearing", "batt"} <= names
+    assert "example" in paths["/osmand"]["post"]["requestBody"]["content"]["application/json"]
+
+
+def test_a_query_with_a_question_mark_in_a_value_is_read_whole(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    register(client, tenant, "123456")
+    assert client.get("/osmand?id=123456&lat=10.5&lon=20.25&note=ok?yes").status_code == 200
+    (stored,) = track(db, "123456")
+    assert json.loads(stored.raw)["note"] == "ok?yes"

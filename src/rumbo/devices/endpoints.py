@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi.routing import APIRoute
 
 from rumbo.db import SessionDep
 from rumbo.devices import service
@@ -16,6 +18,7 @@ from rumbo.devices.schemas import DeviceCreate, DeviceOut, RouteOut, RouteUpdate
 from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock, ClockDep
+from rumbo.kit.ratelimit import SlidingWindow, throttle
 from rumbo.merchants.deps import MerchantDep
 
 
@@ -84,16 +87,58 @@ def put_route(
     return service.set_route(session, merchant_id, device_id, body.shipment_ids, clock.now())
 
 
-@router.api_route(
-    "/osmand",
-    methods=["GET", "POST"],
-    summary="OsmAnd protocol (Traccar Client): a device posts its position",
-    responses={
-        200: {"description": "Stored (or deliberately dropped: a fix dated in the future)."},
-        400: {"description": "Bad input, or an unknown device id (query and form requests)."},
-        404: {"description": "Unknown device id (JSON body requests)."},
+class PlainRoute(APIRoute):
+    """A documented route whose endpoint takes the ``Request`` and returns the
+    ``Response`` itself: no dependency solving, body parsing or response validation
+    per request. For the one hot path a device hits thousands of times a second."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return handler
+
+
+_OSMAND_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
+    for name, kind, text in (
+        ("id", "string", "The device's id (or `deviceid`); required."),
+        ("lat", "number", "Latitude, decimal degrees (or `location=lat,lon`)."),
+        ("lon", "number", "Longitude, decimal degrees."),
+        ("timestamp", "string", "Unix seconds or ms, ISO-8601, or `yyyy-MM-dd HH:mm:ss` (UTC)."),
+        ("speed", "number", "Knots."),
+        ("bearing", "number", "Course, degrees (or `heading`)."),
+        ("altitude", "number", "Metres."),
+        ("accuracy", "number", "Metres."),
+        ("batt", "number", "Battery, percent."),
+    )
+]
+_OSMAND_OPENAPI: dict[str, Any] = {
+    "parameters": _OSMAND_PARAMETERS,
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {
+                    "device_id": "courier-7",
+                    "location": {
+                        "timestamp": "2026-11-23T14:05:09.000Z",
+                        "coords": {
+                            "latitude": -23.5614,
+                            "longitude": -46.6559,
+                            "speed": 8.3,
+                            "heading": 91,
+                            "accuracy": 6,
+                        },
+                        "battery": {"level": 0.81},
+                    },
+                },
+            },
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
     },
-)
+}
+
+
 async def osmand(request: Request) -> Response:
     """Query parameters, a form body or Traccar Client's JSON body, as Traccar's
     OsmAndProtocolDecoder accepts them. The answer is Traccar's: 200 with an empty body."""
@@ -101,10 +146,16 @@ async def osmand(request: Request) -> Response:
     content_type = request.headers.get("content-type")
     try:
         positions = parse_osmand_request(
-            "/?" + request.url.query, await request.body(), content_type, clock.now()
+            "/?" + request.scope["query_string"].decode("latin-1"),
+            await request.body(),
+            content_type,
+            clock.now(),
         )
     except PositionError as exc:
         raise RumboError(exc.message, 400, "invalid_position") from None
+    per_device: SlidingWindow = request.app.state.device_limit
+    for device_id in {p.device_id for p in positions}:
+        throttle(per_device, device_id, "Too many positions from this device.")
     writer: PositionWriter = request.app.state.position_writer
     outcome = await writer.submit(positions)
     if outcome.unknown_devices:
@@ -116,3 +167,21 @@ async def osmand(request: Request) -> Response:
             "This device is not registered.", 404 if is_json else 400, "unknown_device"
         )
     return Response(status_code=200)
+
+
+for _method in ("GET", "POST"):  # one route per method: each its own operation id
+    router.add_api_route(
+        "/osmand",
+        osmand,
+        methods=[_method],
+        operation_id=f"osmand_{_method.lower()}",
+        route_class_override=PlainRoute,
+        openapi_extra=_OSMAND_OPENAPI if _method == "POST" else {"parameters": _OSMAND_PARAMETERS},
+        summary="OsmAnd protocol (Traccar Client): a device posts its position",
+        responses={
+            200: {"description": "Stored (or deliberately dropped: a fix dated in the future)."},
+            400: {"description": "Bad input, or an unknown device id (query and form requests)."},
+            404: {"description": "Unknown device id (JSON body requests)."},
+            429: {"description": "Too many requests from this device (`Retry-After` says when)."},
+        },
+    )

@@ -168,7 +168,8 @@ def parse_osmand_request(
     """
     if (content_type or "").lower().startswith("application/json"):
         return parse_osmand_json(body, now)
-    query = _query_string(query)
-    if query:
+    if _query_string(query):
+        # Passed on whole: the query is taken out of the target once, so a "?" inside
+        # a value stays part of it.
         return [parse_osmand_query(query, now, speed_unit)]
     return [parse_osmand_query(body, now, speed_unit)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from rumbo.events.status import Status
-from rumbo.kit.schemas import ShortText, StrictModel
+from rumbo.kit.schemas import RowId, ShortText, StrictModel
 
 DeviceIdentifier = Annotated[
     str,
@@ -50,7 +50,7 @@ class DeviceOut(BaseModel):
 
 
 class RouteUpdate(StrictModel):
-    shipment_ids: list[int] = Field(
+    shipment_ids: list[RowId] = Field(
         max_length=500, description="The complete route: replaces the device's current one."
     )
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -245,6 +245,74 @@ def _raw(position: Position) -> str:
     return orjson.dumps(position.raw, default=str).decode()
 
 
+# PostgreSQL: the track points and the devices' latest positions in one statement and
+# one round trip, one array parameter per column (as rumbo.events.service writes events):
+# the statement text never changes, and the server does the rows set-based.
+_TRACK_COLUMNS = {
+    "device_pk": "int[]",
+    "recorded_at": "timestamptz[]",
+    "lat": "float8[]",
+    "lon": "float8[]",
+    "speed_kmh": "float8[]",
+    "heading": "float8[]",
+    "accuracy_m": "float8[]",
+    "battery": "float8[]",
+    "flag": "text[]",
+    "raw": "text[]",
+}
+_LATEST_COLUMNS = {
+    "pk": "int[]",
+    "seen": "timestamptz[]",
+    "lat": "float8[]",
+    "lon": "float8[]",
+    "at": "timestamptz[]",
+    "speed": "float8[]",
+    "course": "float8[]",
+    "accuracy": "float8[]",
+    "level": "float8[]",
+}
+
+
+def _unnest(columns: dict[str, str]) -> str:
+    # %b: binary parameters (text arrays in text format are escaped element by element).
+    return "unnest(" + ", ".join(f"%b::{kind}" for kind in columns.values()) + ")"
+
+
+_PG_INSERT_TRACK = (
+    f"INSERT INTO device_positions ({', '.join(_TRACK_COLUMNS)})"
+    f" SELECT * FROM {_unnest(_TRACK_COLUMNS)}"
+)
+_PG_UPDATE_LATEST = (
+    "UPDATE devices AS d SET last_seen_at = u.seen, lat = u.lat, lon = u.lon,"
+    " recorded_at = u.at, speed_kmh = u.speed, heading = u.course, accuracy_m = u.accuracy,"
+    f" battery = u.level FROM {_unnest(_LATEST_COLUMNS)} AS u({', '.join(_LATEST_COLUMNS)})"
+    " WHERE d.id = u.pk"
+)
+_PG_WRITE_BOTH = f"WITH track AS ({_PG_INSERT_TRACK}) {_PG_UPDATE_LATEST}"
+
+
+def _arrays(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[list[Any]]:
+    return [[row[name] for row in rows] for name in columns]
+
+
+def _pg_write(conn: Connection, track: list[dict[str, Any]], latest: list[dict[str, Any]]) -> None:
+    if not track and not latest:
+        return
+    if track and latest:
+        sql, params = (
+            _PG_WRITE_BOTH,
+            _arrays(track, _TRACK_COLUMNS) + _arrays(latest, _LATEST_COLUMNS),
+        )
+    elif track:
+        sql, params = _PG_INSERT_TRACK, _arrays(track, _TRACK_COLUMNS)
+    else:
+        sql, params = _PG_UPDATE_LATEST, _arrays(latest, _LATEST_COLUMNS)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur:
+        cur.execute(sql, params)
+
+
 def _latest(row: Any) -> Position | None:
     if row.lat is None or row.lon is None or row.recorded_at is None:
         return None
@@ -285,6 +353,11 @@ def store_positions(
                 Device.lon,
                 Device.recorded_at,
                 Device.accuracy_m,
+                # Only a device carrying parcels not yet told "arriving soon" needs the
+                # route lookup below: most batches skip that query.
+                exists()
+                .where(DeviceRoute.device_pk == Device.id, DeviceRoute.arriving_soon_at.is_(None))
+                .label("carrying"),
             )
             .where(Device.device_id.in_(chunk))
             .order_by(Device.id)
@@ -324,35 +397,38 @@ def store_positions(
             )
         if verdict.becomes_latest:
             latest[device.id] = moved[device.id] = position
-            fixes.append((device.id, position))
+            if device.carrying:
+                fixes.append((device.id, position))
 
-    if rows:
-        conn.execute(insert(DevicePosition), rows)
-    if moved:
-        conn.execute(
-            _UPDATE_LATEST,
-            [
-                {
-                    "pk": pk,
-                    "seen": now,
-                    "lat": p.lat,
-                    "lon": p.lon,
-                    "at": p.recorded_at,
-                    "speed": p.speed_kmh,
-                    "course": p.heading,
-                    "accuracy": p.accuracy_m,
-                    "level": p.battery,
-                }
-                for pk, p in moved.items()
-            ],
-        )
+    latest_rows = [
+        {
+            "pk": pk,
+            "seen": now,
+            "lat": p.lat,
+            "lon": p.lon,
+            "at": p.recorded_at,
+            "speed": p.speed_kmh,
+            "course": p.heading,
+            "accuracy": p.accuracy_m,
+            "level": p.battery,
+        }
+        for pk, p in moved.items()
+    ]
+    if conn.dialect.name == "postgresql":
+        _pg_write(conn, rows, latest_rows)
+    else:
+        if rows:
+            conn.execute(insert(DevicePosition), rows)
+        if latest_rows:
+            conn.execute(_UPDATE_LATEST, latest_rows)
     idle = sorted(seen - moved.keys())
     if idle:
         conn.execute(_UPDATE_SEEN, [{"pk": pk, "seen": now} for pk in idle])
     if fixes:
         names_of = {row.id: row.device_id for row in devices.values()}
         outcome.arriving_soon = _arriving_soon(conn, fixes, names_of, arriving_soon_meters)
-        react(session, outcome.arriving_soon, now)
+        if outcome.arriving_soon:
+            react(session, outcome.arriving_soon, now)
     return outcome
 
 

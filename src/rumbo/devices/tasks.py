@@ -43,6 +43,7 @@ from rumbo.db import Database
 from rumbo.devices.positions import Position, PositionError, parse_mqtt_position
 from rumbo.devices.service import store_positions
 from rumbo.kit.clock import Clock, SystemClock
+from rumbo.ops.metrics import POSITIONS
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ def _store(db: Database, batch: list[_Message], clock: Clock, meters: float) -> 
             else:
                 log.exception("storing an MQTT position failed; dropped")
             continue
+        POSITIONS.inc(outcome.stored)
         if outcome.unknown_devices:
             log.info(
                 "MQTT positions from unregistered devices: %s", sorted(outcome.unknown_devices)

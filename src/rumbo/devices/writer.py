@@ -16,6 +16,11 @@ from rumbo.devices.positions import Position
 from rumbo.devices.service import StoreOutcome, store_positions
 from rumbo.kit.batching import BatchWriter
 from rumbo.kit.clock import Clock
+from rumbo.ops.metrics import POSITIONS
+
+
+def _count(outcomes: Sequence[StoreOutcome]) -> None:
+    POSITIONS.inc(sum(outcome.stored for outcome in outcomes))
 
 
 class PositionWriter:
@@ -27,7 +32,12 @@ class PositionWriter:
         self.clock = clock
         self.arriving_soon_meters = arriving_soon_meters
         self._writer: BatchWriter[Sequence[Position], StoreOutcome] = BatchWriter(
-            db, self._store, size=len, max_items=max_positions, name="rumbo-positions"
+            db,
+            self._store,
+            size=len,
+            max_items=max_positions,
+            name="rumbo-positions",
+            committed=_count,
         )
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ from rumbo.models.outbox_message import OutboxMessage
 from rumbo.models.shipment import Shipment
 from rumbo.models.shopper_preference import ShopperPreference
 from rumbo.models.staff import StaffSession, StaffUser
+from rumbo.models.stale_threshold import StaleThreshold
 from rumbo.models.support import Conversation, ConversationTurn, Inquiry, OrderNote
 from rumbo.models.webhook_endpoint import WebhookEndpoint
 
@@ -37,5 +38,6 @@ __all__ = [
     "ShopperPreference",
     "StaffSession",
     "StaffUser",
+    "StaleThreshold",
     "WebhookEndpoint",
 ]

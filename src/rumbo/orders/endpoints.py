@@ -11,6 +11,7 @@ from rumbo.events.schemas import EventOut, LocationOut
 from rumbo.events.status import Status
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import Event
 from rumbo.orders import service
@@ -40,11 +41,13 @@ def create_order(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> OrderOut:
-    order, created = service.create_order(session, merchant_id, body, clock.now())
+    now = clock.now()
+    order, created = service.create_order(session, merchant_id, body, now)
     if not created:
         response.status_code = status.HTTP_200_OK
     shipments = service.shipments_of(session, [order.id])[order.id]
-    return service.order_out(order, shipments, settings.base_url)
+    news = service.shipments_news(session, shipments, now)
+    return service.order_out(order, shipments, settings.base_url, news)
 
 
 @router.get("", response_model=OrderPage, summary="List and search orders")
@@ -52,10 +55,19 @@ def list_orders(
     session: SessionDep,
     merchant_id: MerchantDep,
     settings: SettingsDep,
+    clock: ClockDep,
     status: Status | None = None,
     risk: Annotated[
         Literal["on_track", "at_risk", "late"] | None,
         Query(description="Open orders by their latest delivery-date risk."),
+    ] = None,
+    stale: Annotated[
+        bool | None,
+        Query(
+            description="true: orders with a shipment that has had no news for longer than "
+            "its lane's usual gap; false: orders without one.",
+            examples=[True],
+        ),
     ] = None,
     q: Annotated[
         str | None,
@@ -67,24 +79,38 @@ def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> OrderPage:
+    now = clock.now()
     orders, next_cursor = service.list_orders(
-        session, merchant_id, status=status, risk=risk, q=q, cursor=cursor, limit=limit
+        session,
+        merchant_id,
+        status=status,
+        risk=risk,
+        stale=stale,
+        now=now,
+        q=q,
+        cursor=cursor,
+        limit=limit,
     )
     shipments = service.shipments_of(session, [o.id for o in orders])
+    news = service.shipments_news(session, [s for o in orders for s in shipments[o.id]], now)
     return OrderPage(
-        items=[service.order_out(o, shipments[o.id], settings.base_url) for o in orders],
+        items=[service.order_out(o, shipments[o.id], settings.base_url, news) for o in orders],
         next_cursor=next_cursor,
     )
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="Get an order")
 def get_order(
-    order_id: int, session: SessionDep, merchant_id: MerchantDep, settings: SettingsDep
+    order_id: RowId,
+    session: SessionDep,
+    merchant_id: MerchantDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> OrderOut:
     order = service.get_order(session, merchant_id, order_id)
-    return service.order_out(
-        order, service.shipments_of(session, [order.id])[order.id], settings.base_url
-    )
+    shipments = service.shipments_of(session, [order.id])[order.id]
+    news = service.shipments_news(session, shipments, clock.now())
+    return service.order_out(order, shipments, settings.base_url, news)
 
 
 @router.post(
@@ -97,21 +123,24 @@ def get_order(
     summary="Add a shipment (split fulfilment)",
 )
 def add_shipment(
-    order_id: int,
+    order_id: RowId,
     body: ShipmentCreate,
     response: Response,
     session: SessionDep,
     merchant_id: MerchantDep,
     clock: ClockDep,
 ) -> ShipmentOut:
-    shipment, created = service.add_shipment(session, merchant_id, order_id, body, clock.now())
+    now = clock.now()
+    shipment, created = service.add_shipment(session, merchant_id, order_id, body, now)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return service.shipment_out(shipment)
+    return service.shipment_out(
+        shipment, service.shipments_news(session, [shipment], now)[shipment.id]
+    )
 
 
 @router.get("/{order_id}/events", response_model=list[EventOut], summary="The order's timeline")
-def order_events(order_id: int, session: SessionDep, merchant_id: MerchantDep) -> list[EventOut]:
+def order_events(order_id: RowId, session: SessionDep, merchant_id: MerchantDep) -> list[EventOut]:
     return [event_out(e) for e in service.order_events(session, merchant_id, order_id)]
 
 

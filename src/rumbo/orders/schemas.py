@@ -128,6 +128,38 @@ class ShipmentOut(BaseModel):
     status: Status
     status_at: datetime | None
     created_at: datetime
+    last_event_at: datetime | None = Field(
+        description="The parcel's latest news: its own events and the order-wide ones."
+    )
+    usual_gap_hours: float = Field(
+        description="How long parcels of this lane usually go without news at this stage, "
+        "learnt from the store's delivered ones (carrier or store-wide when the lane has "
+        "too little history)."
+    )
+    stale: bool = Field(description="Still open and without news for longer than the usual gap.")
+    stale_since: datetime | None = Field(
+        description="When it became stale (latest news + usual gap); null unless stale."
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 42,
+                    "carrier": "correios",
+                    "tracking_number": "PN123456789BR",
+                    "service": "SEDEX",
+                    "status": "in_transit",
+                    "status_at": "2026-11-20T14:05:00Z",
+                    "created_at": "2026-11-19T18:00:00Z",
+                    "last_event_at": "2026-11-20T14:05:00Z",
+                    "usual_gap_hours": 26.5,
+                    "stale": True,
+                    "stale_since": "2026-11-21T16:35:00Z",
+                }
+            ]
+        }
+    }
 
 
 class StatusDetail(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rumbo.errors import Conflict, NotFound
 from rumbo.events.service import NormalizedEvent, ingest, rederive
+from rumbo.events.stale import ShipmentNews, shipment_news, stale_order_ids
 from rumbo.events.status import Status
 from rumbo.kit.pagination import decode_cursor, encode_cursor
 from rumbo.models import Event, Order, Shipment
@@ -144,16 +145,24 @@ def list_orders(
     *,
     status: Status | None = None,
     risk: str | None = None,
+    stale: bool | None = None,
+    now: datetime | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Order], str | None]:
-    """Newest first; ``q`` matches an external id, e-mail, tracking code or carrier number."""
+    """Newest first; ``q`` matches an external id, e-mail, tracking code or carrier number;
+    ``stale`` keeps the orders with (or without) a stale shipment at ``now``."""
     stmt = select(Order).where(Order.merchant_id == merchant_id)
     if status is not None:
         stmt = stmt.where(Order.status == status.value)
     if risk is not None:
         stmt = stmt.where(Order.risk == risk)
+    if stale is not None:
+        if now is None:
+            raise ValueError("filtering on stale needs now")
+        stale_ids = Order.id.in_(stale_order_ids(session, merchant_id, now))
+        stmt = stmt.where(stale_ids if stale else ~stale_ids)
     if q:
         q = q.strip()
         matches: list[Any] = [Order.external_id == q, Order.customer_email == q.lower()]
@@ -229,7 +238,7 @@ def sort_timeline(events: list[Event]) -> list[Event]:
     return sorted(events, key=position)
 
 
-def shipment_out(shipment: Shipment) -> ShipmentOut:
+def shipment_out(shipment: Shipment, news: ShipmentNews) -> ShipmentOut:
     return ShipmentOut(
         id=shipment.id,
         carrier=shipment.carrier,
@@ -238,10 +247,26 @@ def shipment_out(shipment: Shipment) -> ShipmentOut:
         status=Status(shipment.status),
         status_at=shipment.status_at,
         created_at=shipment.created_at,
+        last_event_at=news.last_event_at,
+        usual_gap_hours=round(news.usual_gap.total_seconds() / 3600, 2),
+        stale=news.stale,
+        stale_since=news.stale_since,
     )
 
 
-def order_out(order: Order, shipments: Sequence[Shipment], base_url: str) -> OrderOut:
+def shipments_news(
+    session: Session, shipments: Sequence[Shipment], now: datetime
+) -> dict[int, ShipmentNews]:
+    """Staleness of ``shipments`` at ``now`` (see ``rumbo.events.stale``)."""
+    return shipment_news(session, [s.id for s in shipments], now)
+
+
+def order_out(
+    order: Order,
+    shipments: Sequence[Shipment],
+    base_url: str,
+    news: dict[int, ShipmentNews],
+) -> OrderOut:
     return OrderOut(
         id=order.id,
         external_id=order.external_id,
@@ -280,5 +305,5 @@ def order_out(order: Order, shipments: Sequence[Shipment], base_url: str) -> Ord
         )
         if order.eta_estimated is not None and order.risk is not None
         else None,
-        shipments=[shipment_out(s) for s in shipments],
+        shipments=[shipment_out(s, news[s.id]) for s in shipments],
     )
