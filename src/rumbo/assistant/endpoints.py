@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from rumbo.assistant.orders import facts_for
 from rumbo.assistant.schemas import AskRequest, AskResponse
-from rumbo.assistant.service import answer
 from rumbo.db import SessionDep
-from rumbo.kit.ratelimit import SlidingWindow, refuse_if_limited
+from rumbo.kit.clock import ClockDep
+from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
 from rumbo.public.service import TrackTokens, find_order
+from rumbo.support.handover import ask as ask_assistant
 
 router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
 
@@ -18,29 +18,45 @@ router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
     "/{tracking_code}/ask",
     response_model=AskResponse,
     summary="Ask the assistant about this order (pt / es / en)",
-    responses={429: {"description": "Too many questions from this address."}},
+    responses={
+        404: {"description": "Unknown tracking code, or a conversation of another order."},
+        429: {"description": "Too many questions from this address."},
+    },
 )
 def ask(
     tracking_code: str,
     body: AskRequest,
     request: Request,
     session: SessionDep,
+    clock: ClockDep,
     token: Annotated[str | None, Header(alias="X-Tracking-Token")] = None,
 ) -> AskResponse:
     """Answers from the order's real data only; personal details only with a valid
-    `X-Tracking-Token`. When unsure, or when asked for a person, `handover` is true."""
-    client = request.client.host if request.client else "unknown"
+    `X-Tracking-Token`. Every question and answer is kept in a conversation: send the
+    returned `conversation_id` with the next question. When unsure, or when asked for a
+    person, `handover` is true and the conversation gets one inquiry for the store's
+    team (`inquiry_id`), opened once however often the shopper asks."""
     questions: SlidingWindow = request.app.state.question_limit
-    refuse_if_limited(questions.retry_after(client), "Too many questions. Try again shortly.")
-    questions.hit(client)
+    throttle(questions, client_address(request), "Too many questions. Try again shortly.")
     order = find_order(session, tracking_code)
     tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(token, order.tracking_code)
-    reply = answer(body.question, facts_for(session, order), body.lang, verified)
+    outcome = ask_assistant(
+        session,
+        order,
+        body.question,
+        now=clock.now(),
+        lang=body.lang,
+        verified=verified,
+        conversation_id=body.conversation_id,
+    )
     return AskResponse(
-        answer=reply.text,
-        intent=reply.intent.value,
-        confidence=round(reply.confidence, 3),
-        lang=reply.lang,
-        handover=reply.handover,
+        answer=outcome.text,
+        intent=outcome.intent,
+        confidence=outcome.confidence,
+        lang=outcome.lang,
+        handover=outcome.handover,
+        conversation_id=outcome.conversation_id,
+        inquiry_id=outcome.inquiry_id,
+        inquiry_opened=outcome.inquiry_opened,
     )

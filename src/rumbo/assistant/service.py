@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from rumbo.assistant.classifier import CombinedClassifier, IntentClassifier, NgramClassifier
 from rumbo.assistant.compose import compose
@@ -20,10 +20,32 @@ from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
 CONFIDENCE_THRESHOLD = 0.35
 
 
-@lru_cache(maxsize=1)
+_classifier: IntentClassifier | None = None
+_training = threading.Lock()
+
+
 def default_classifier() -> IntentClassifier:
-    """The production classifier, trained once per process on the shipped train split (~1 s)."""
-    return CombinedClassifier(NgramClassifier(in_scope(load_examples(), "train")))
+    """The production classifier, trained once per process on the shipped train split
+    (importing scikit-learn and training take seconds); a caller arriving while it is
+    being trained waits for that training rather than starting another."""
+    global _classifier
+    if _classifier is None:
+        with _training:
+            if _classifier is None:
+                _classifier = CombinedClassifier(
+                    NgramClassifier(in_scope(load_examples(), "train"))
+                )
+    return _classifier
+
+
+def warm_up() -> threading.Thread:
+    """Train the classifier on a background thread, so the process's first question
+    does not wait for it."""
+    thread = threading.Thread(
+        target=default_classifier, name="rumbo-assistant-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def reply_language(question: str, lang: str | None, facts: OrderFacts) -> str:

@@ -328,6 +328,26 @@ class DemoStore:
         for i in range(count):
             self.place_order(now, real_now, progress=(i + 1) / (count + 1))
         self.tick(real_now)
+        self.ask_questions()
+
+    def ask_questions(self) -> None:
+        """Shoppers ask the assistant through the real endpoint: answered conversations,
+        and one that asks for a person, so the console has an inquiry to show."""
+        conversations = (
+            ("cadê meu pedido?",),
+            ("¿cuándo llega mi pedido?", "quiero hablar con una persona"),
+            ("where is my order?", "thanks!"),
+        )
+        for code, questions in zip(self.tracking_codes, conversations, strict=False):
+            conversation_id = None
+            for question in questions:
+                body: dict[str, Any] = {"question": question}
+                if conversation_id is not None:
+                    body["conversation_id"] = conversation_id
+                response = self.client.post(f"/api/v1/track/{code}/ask", json=body, headers={})
+                if response.status_code != 200:
+                    break
+                conversation_id = response.json()["conversation_id"]
 
     def tick(self, real_now: float, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
