@@ -1,7 +1,10 @@
-"""Shopper-facing languages and their gettext catalogues.
+"""Rumbo's languages and their gettext catalogues.
 
-Every text a shopper reads lives in standard gettext catalogues under
-``web/locales/<locale>/LC_MESSAGES/<domain>.po`` (extracted with Babel). A compiled
+Every text a shopper or a staff member reads lives in standard gettext catalogues
+under ``web/locales/<locale>/LC_MESSAGES/<domain>.po``, extracted with Babel: the
+shopper's pages in ``messages`` (web/babel.cfg), the assistant's answers in
+``assistant``, notifications in ``notifications``, and the staff console with the
+logistics report in ``console`` (console/babel.cfg). A compiled
 ``.mo`` beside the ``.po`` is used when present and up to date; otherwise the
 ``.po`` is compiled in memory, so a source checkout works without a build step.
 """
@@ -16,8 +19,10 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 LOCALES_DIR = Path(__file__).parent / "locales"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 # Rumbo's languages, as shoppers' locales are written in the API (BCP 47), and the
 # directory each one's catalogues live in (gettext/POSIX form).
@@ -65,3 +70,19 @@ def translations(language: str, domain: str = "messages") -> Translations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer, domain=domain)
+
+
+def template_environment(language: str, domain: str) -> Environment:
+    """A Jinja environment over ``web/templates`` whose ``_()``/``ngettext()`` speak
+    ``language`` from ``domain``'s catalogue (new-style: ``_("Hi, %(name)s", name=n)``).
+
+    A new environment each call: callers add their filters and keep one per language."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language, domain), newstyle=True)  # type: ignore[attr-defined]
+    return env

@@ -1,0 +1,1 @@
+"""The customer-service console: staff accounts, sign-in, search, orders and inquiries."""
