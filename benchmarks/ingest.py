@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from common import FreshDatabase, free_port
+from common import NO_ABUSE_LIMITS, FreshDatabase, free_port
 from sqlalchemy import insert
 
 from rumbo.db import make_engine
@@ -147,6 +147,7 @@ class Server:
             "RUMBO_DATABASE_URL": url,
             "RUMBO_LOG_LEVEL": "WARNING",
             "RUMBO_ENV": "development",
+            **NO_ABUSE_LIMITS,
         }
         self.proc = subprocess.Popen(
             [

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -110,3 +111,51 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable.", examples=["validation_error"])
+    message: str = Field(examples=["The request is not valid."])
+    details: Any = Field(None, description="What a client can act on, when there is more.")
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx and 5xx response."""
+
+    error: ErrorDetail
+
+
+# Answers an operation may give whatever its handler does: the key check (MerchantDep),
+# lookups by path (a path names something stored), cursors (kit/pagination), the JSON
+# body parser and BodySizeLimit.
+_KEY_REQUIRED = {"description": "No API key, or one that is not valid."}
+_NOT_FOUND = {"description": "Nothing by this name or id (for this merchant)."}
+_BAD_CURSOR = {"description": "A cursor that no `next_cursor` gave."}
+_INVALID_JSON = {"description": "The request body is not valid JSON."}
+_TOO_LARGE = {"description": "The request body is larger than RUMBO_MAX_BODY_BYTES."}
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Give every operation the error answers it can give, each with the one error body."""
+    model = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(model.pop("$defs", {}))
+    components["ErrorOut"] = model
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            if any("HTTPBearer" in scheme for scheme in operation.get("security", [])):
+                responses.setdefault("401", dict(_KEY_REQUIRED))
+            parameters = operation.get("parameters", [])
+            if any(p.get("in") == "path" for p in parameters):
+                responses.setdefault("404", dict(_NOT_FOUND))
+            if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
+                responses.setdefault("400", dict(_BAD_CURSOR))
+            if "requestBody" in operation:
+                responses.setdefault("400", dict(_INVALID_JSON))
+                responses.setdefault("413", dict(_TOO_LARGE))
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+                    }

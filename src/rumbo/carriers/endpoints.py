@@ -23,6 +23,7 @@ from rumbo.events.service import IngestOutcome
 from rumbo.events.writer import IngestWriter
 from rumbo.kit.clock import ClockDep
 from rumbo.merchants.deps import MerchantDep
+from rumbo.ops.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
 
@@ -192,6 +193,7 @@ def add_mapping(
 async def receive_webhook(request: Request, target: WebhookTargetDep) -> IngestResponse:
     body = await request.body()
     delivery = service.read_delivery(target, body, request.headers)
+    EVENTS.labels("rejected").inc(len(delivery.rejected))  # refused before the writer
     writer: IngestWriter = request.app.state.writer
     outcome = (
         await writer.submit(target.merchant_id, delivery.events)

@@ -106,6 +106,8 @@ class ImportSummary:
 
 def row_event(row: dict[str, str]) -> NormalizedEvent:
     """One CSV row as an event; raises ValueError with a reason a person can act on."""
+    if None in row:  # csv.DictReader files surplus fields under the key None
+        raise ValueError("the row has more fields than the header")
     values = {key: (row.get(key) or "").strip() for key in (*REQUIRED, *OPTIONAL)}
     word = values["status"].lower()
     status = STATUS_WORDS[word].value if word in STATUS_WORDS else word

@@ -12,6 +12,7 @@ from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
 from rumbo.events.service import IngestOutcome, NormalizedEvent, normalize_event
 from rumbo.events.writer import IngestWriter
 from rumbo.merchants.deps import MerchantDep
+from rumbo.ops.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -102,6 +103,7 @@ async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONRespo
         raise RumboError("Send one event object or a list of them.", 422, "validation_error")
     settings = request.app.state.settings
     valid, rejected, is_list = parse_items(payload, settings.max_batch_size)
+    EVENTS.labels("rejected").inc(len(rejected))  # refused before the writer
     writer: IngestWriter = request.app.state.writer
     if valid:
         outcome = await writer.submit(merchant_id, valid)

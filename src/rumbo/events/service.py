@@ -17,7 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Table, any_, bindparam, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -181,19 +192,12 @@ _PG_UPDATE_ORDERS = _pg_update("orders", _ORDER_COLUMNS)
 _PG_UPDATE_SHIPMENTS = _pg_update("shipments", _KEY_COLUMNS)
 
 
-def _driver(conn: Connection) -> Any:
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    return driver
-
-
 def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Insert what is new; a repeat of a stored (source, event_id) is skipped. Returns the
     ids of the rows this call inserted."""
     if conn.dialect.name == "postgresql":
-        with _driver(conn).cursor() as cur:
-            cur.execute(_PG_INSERT_EVENTS, _arrays(rows, _EVENT_COLUMNS))
-            return {(source, event_id): pk for pk, source, event_id in cur.fetchall()}
+        stored = conn.exec_driver_sql(_PG_INSERT_EVENTS, tuple(_arrays(rows, _EVENT_COLUMNS)))
+        return {(source, event_id): pk for pk, source, event_id in stored}
     stmt = (
         sqlite.insert(Event)
         .on_conflict_do_nothing(index_elements=["merchant_id", "source", "event_id"])
@@ -266,12 +270,6 @@ class _Targets:
         valid = sorted({code for code in self.codes.values() if isinstance(code, str)})
         externals = sorted({e.external_id for e in events if e.external_id})
         numbers = sorted({e.tracking_number for e in events if e.tracking_number})
-        for chunk in _chunks(valid):
-            # Codes are unique across merchants: look them up by code alone (SQLite's
-            # planner would otherwise scan the merchant's orders) and check the owner.
-            self._remember(_among(conn, Order.tracking_code, chunk))
-        for chunk in _chunks(externals):
-            self._remember(Order.merchant_id == merchant_id, _among(conn, Order.external_id, chunk))
         for chunk in _chunks(numbers):
             rows = conn.execute(
                 select(
@@ -287,34 +285,51 @@ class _Targets:
             )
             for row in rows:
                 self.shipments[(row.carrier, row.tracking_number)].append(row)
+        if conn.dialect.name == "postgresql":
+            # One statement finds every order the batch may touch and locks them in id
+            # order (so concurrent batches cannot deadlock); their state is read under
+            # the lock. Array parameters: no chunks, whatever the batch size.
+            parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
+            terms = [
+                *([_among(conn, Order.tracking_code, valid)] if valid else []),
+                *(
+                    [
+                        and_(
+                            Order.merchant_id == merchant_id,
+                            _among(conn, Order.external_id, externals),
+                        )
+                    ]
+                    if externals
+                    else []
+                ),
+                *([_among(conn, Order.id, parcels)] if parcels else []),
+            ]
+            if terms:
+                self._remember(or_(*terms), lock=True)
+            return
+        # SQLite's write transaction already excludes every other writer: no locks.
+        for chunk in _chunks(valid):
+            # Codes are unique across merchants: look them up by code alone (SQLite's
+            # planner would otherwise scan the merchant's orders) and check the owner.
+            self._remember(_among(conn, Order.tracking_code, chunk))
+        for chunk in _chunks(externals):
+            self._remember(Order.merchant_id == merchant_id, _among(conn, Order.external_id, chunk))
 
-    def _remember(self, *where: Any) -> None:
-        for row in _order_state(self.conn, *where, lock=False):
+    def _remember(self, *where: Any, lock: bool = False) -> None:
+        for row in _order_state(self.conn, *where, lock=lock):
             if row.merchant_id != self.merchant_id:
                 continue
             self.orders[row.id] = row
             self.by_code[row.tracking_code] = row.id
             self.by_external[row.external_id] = row.id
 
-    def lock(self, order_ids: list[int]) -> dict[int, Any]:
-        """The state of ``order_ids``, locked in id order where the database has row locks
-        (SQLite's write transaction already excludes every other writer)."""
-        if self.conn.dialect.name == "sqlite":
-            missing = [oid for oid in order_ids if oid not in self.orders]
-            for chunk in _chunks(missing):
-                self._remember(Order.id.in_(chunk))
-            return {oid: self.orders[oid] for oid in order_ids}
-        locked: dict[int, Any] = {}
-        for chunk in _chunks(order_ids):
-            locked.update(
-                {
-                    row.id: row
-                    for row in _order_state(
-                        self.conn, _among(self.conn, Order.id, chunk), lock=True
-                    )
-                }
-            )
-        return locked
+    def state(self, order_ids: list[int]) -> dict[int, Any]:
+        """The state of ``order_ids`` (on PostgreSQL locked since the lookup); orders
+        reached only through a parcel are read here on SQLite."""
+        missing = [oid for oid in order_ids if oid not in self.orders]
+        for chunk in _chunks(missing):
+            self._remember(Order.id.in_(chunk))
+        return {oid: self.orders[oid] for oid in order_ids}
 
     def order_of(self, event: NormalizedEvent) -> int | None | CodeError:
         if event.tracking_code is not None:
@@ -393,8 +408,8 @@ def ingest(
     if not resolved:
         return _finish(outcome, events, results, repeats)
 
-    # 2. Lock the orders touched, in id order (PostgreSQL; SQLite's writer lock is global).
-    orders = targets.lock(sorted({order_id for _, _, order_id, _ in resolved}))
+    # 2. The state of the orders touched (locked by the lookup on PostgreSQL).
+    orders = targets.state(sorted({order_id for _, _, order_id, _ in resolved}))
 
     # 3. Parcels first seen in this batch.
     if new_shipments:
@@ -655,20 +670,19 @@ def _apply_keys(
         if derived.status.value != row.status:
             changes.append(StatusChange(order_id, Status(row.status), derived.status, derived.at))
     if conn.dialect.name == "postgresql":
-        with _driver(conn).cursor() as cur:
-            if shipment_updates:
-                cur.execute(
-                    _PG_UPDATE_SHIPMENTS,
-                    [
-                        [u["row_id"] for u in shipment_updates],
-                        *_arrays(shipment_updates, _KEY_COLUMNS),
-                    ],
-                )
-            if order_updates:
-                cur.execute(
-                    _PG_UPDATE_ORDERS,
-                    [[u["row_id"] for u in order_updates], *_arrays(order_updates, _ORDER_COLUMNS)],
-                )
+        if shipment_updates:
+            conn.exec_driver_sql(
+                _PG_UPDATE_SHIPMENTS,
+                (
+                    [u["row_id"] for u in shipment_updates],
+                    *_arrays(shipment_updates, _KEY_COLUMNS),
+                ),
+            )
+        if order_updates:
+            conn.exec_driver_sql(
+                _PG_UPDATE_ORDERS,
+                ([u["row_id"] for u in order_updates], *_arrays(order_updates, _ORDER_COLUMNS)),
+            )
         return changes
     if shipment_updates:
         conn.execute(_UPDATE_SHIPMENT, shipment_updates)

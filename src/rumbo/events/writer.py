@@ -19,6 +19,7 @@ from rumbo.db import Database
 from rumbo.events.service import IngestOutcome, NormalizedEvent, ingest
 from rumbo.kit.batching import BatchWriter
 from rumbo.kit.clock import Clock
+from rumbo.ops.metrics import EVENTS
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class IngestWriter:
             size=lambda job: len(job.events),
             max_items=max_events,
             name="rumbo-writer",
+            committed=_count,
         )
 
     def start(self) -> None:
@@ -50,6 +52,15 @@ class IngestWriter:
     ) -> IngestOutcome:
         """Store ``events`` (with their indexes in the request) in a committed transaction."""
         return await self._writer.submit(IngestJob(merchant_id, events))
+
+
+def _count(outcomes: Sequence[IngestOutcome]) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in outcomes:
+        for result in outcome.results:
+            counts[result.outcome] += 1
+    for name, count in counts.items():
+        EVENTS.labels(name).inc(count)
 
 
 def _ingest_together(

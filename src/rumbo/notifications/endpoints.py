@@ -8,7 +8,7 @@ import contextlib
 import html
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -17,6 +17,7 @@ from rumbo.config import SettingsDep
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
+from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import OutboxMessage, WebhookEndpoint
 from rumbo.notifications import service
@@ -120,6 +121,12 @@ _PAGE = """<!doctype html>
 """
 
 
+_UNSUBSCRIBE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "JSON, or a page for a browser."},
+    404: {"description": "The link is not valid (altered, or signed with another key)."},
+}
+
+
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
@@ -129,6 +136,7 @@ def _wants_html(request: Request) -> bool:
     response_model=UnsubscribeOut,
     tags=["notifications"],
     summary="Confirm an unsubscribe link (changes nothing)",
+    responses=_UNSUBSCRIBE_RESPONSES,
 )
 def unsubscribe_page(token: str, request: Request, settings: SettingsDep) -> Response:
     # GET never unsubscribes: mail scanners follow links. The page POSTs (RFC 8058 §3.2).
@@ -154,6 +162,7 @@ def unsubscribe_page(token: str, request: Request, settings: SettingsDep) -> Res
     response_model=UnsubscribeOut,
     tags=["notifications"],
     summary="One-click unsubscribe (RFC 8058)",
+    responses=_UNSUBSCRIBE_RESPONSES,
 )
 def unsubscribe(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -203,7 +212,7 @@ def list_webhooks(session: SessionDep, merchant_id: MerchantDep) -> list[Webhook
     summary="Change an endpoint; enabled=true re-enables it after an automatic disable",
 )
 def update_webhook(
-    endpoint_id: int,
+    endpoint_id: RowId,
     body: WebhookUpdate,
     session: SessionDep,
     merchant_id: MerchantDep,
@@ -221,7 +230,7 @@ def update_webhook(
     tags=["webhooks"],
     summary="Remove an endpoint",
 )
-def delete_webhook(endpoint_id: int, session: SessionDep, merchant_id: MerchantDep) -> Response:
+def delete_webhook(endpoint_id: RowId, session: SessionDep, merchant_id: MerchantDep) -> Response:
     service.delete_webhook(session, merchant_id, endpoint_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -237,7 +246,7 @@ def notification_out(message: OutboxMessage) -> NotificationOut:
     summary="Send a webhook message again (same webhook-id)",
 )
 def replay(
-    message_id: int, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+    message_id: RowId, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
 ) -> NotificationOut:
     return notification_out(service.replay_delivery(session, merchant_id, message_id, clock.now()))
 
@@ -249,7 +258,7 @@ def replay(
     summary="Every notification of the order: sent, queued, failed or suppressed (and why)",
 )
 def order_notifications(
-    order_id: int, session: SessionDep, merchant_id: MerchantDep
+    order_id: RowId, session: SessionDep, merchant_id: MerchantDep
 ) -> list[NotificationOut]:
     return [
         notification_out(m) for m in service.order_notifications(session, merchant_id, order_id)

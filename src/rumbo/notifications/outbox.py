@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -166,15 +166,16 @@ def enqueue_news(
                 Order.customer_email,
                 Order.customer_phone,
                 Order.destination,
-            ).where(Order.id.in_(chunk))
+                ShopperPreference.order_id.label("preference_of"),
+                ShopperPreference.email.label("wants_email"),
+                ShopperPreference.sms.label("wants_sms"),
+            )
+            .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
+            .where(Order.id.in_(chunk))
         ):
             orders[row.id] = row
-        for row in conn.execute(
-            select(
-                ShopperPreference.order_id, ShopperPreference.email, ShopperPreference.sms
-            ).where(ShopperPreference.order_id.in_(chunk))
-        ):
-            preferences[row.order_id] = row
+            if row.preference_of is not None:
+                preferences[row.id] = row
 
     rows: list[dict[str, Any]] = []
     for item in wanted:
@@ -184,7 +185,8 @@ def enqueue_news(
         choice = choose_channels(
             rules[kind],
             ShopperPreferences(
-                _preference(pref.email if pref else None), _preference(pref.sms if pref else None)
+                _preference(pref.wants_email if pref else None),
+                _preference(pref.wants_sms if pref else None),
             ),
             Contact(has_email=bool(order.customer_email), has_phone=bool(order.customer_phone)),
         )
@@ -331,25 +333,53 @@ def _restrain(
                 pending[(row.order_id, row.channel)].append(
                     Pending(row.created_at, Kind(row.kind), f"{row.id:012d}")
                 )
-    untried = and_(_OUTBOX.c.status == QUEUED, _OUTBOX.c.attempts == 0)
+    decided: list[dict[str, Any]] = []
     for (order_id, channel), items in pending.items():
         if len(items) == 1:  # nothing to merge: its time was set when inserted
             continue
         for burst in coalesce(items, window):
             send_at = _send_at(channel, burst.send_at, destinations.get(order_id))
-            conn.execute(
-                update(_OUTBOX)
-                .where(_OUTBOX.c.id == int(burst.send.key), untried)
-                .values(next_attempt_at=send_at)
+            decided.append(_decision(int(burst.send.key), QUEUED, None, send_at))
+            decided.extend(
+                _decision(int(p.key), SUPPRESSED, Reason.SUPERSEDED.value, None)
+                for p in burst.superseded
             )
-            superseded = [int(p.key) for p in burst.superseded]
-            if superseded:
-                conn.execute(
-                    update(_OUTBOX)
-                    .where(_OUTBOX.c.id.in_(superseded), untried)
-                    .values(
-                        status=SUPPRESSED,
-                        suppressed_reason=Reason.SUPERSEDED.value,
-                        next_attempt_at=None,
-                    )
-                )
+    if not decided:
+        return
+    # One statement for every burst of the batch; a message a worker already tried
+    # is left as it is.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            _PG_DECIDE,
+            tuple([row[name] for row in decided] for name in ("row_id", *_DECISION_COLUMNS)),
+        )
+    else:
+        conn.execute(_DECIDE, decided)
+
+
+_DECISION_COLUMNS = {"status": "text[]", "reason": "text[]", "send_at": "timestamptz[]"}
+# unnest() of one array per column: the same statement text whatever the batch size.
+_PG_DECIDE = (
+    "UPDATE outbox_messages AS t SET status = u.status, suppressed_reason = u.reason,"
+    " next_attempt_at = u.send_at FROM unnest(%b::bigint[], "
+    + ", ".join(f"%b::{kind}" for kind in _DECISION_COLUMNS.values())
+    + f") AS u(row_id, {', '.join(_DECISION_COLUMNS)})"
+    f" WHERE t.id = u.row_id AND t.status = '{QUEUED}' AND t.attempts = 0"
+)
+_DECIDE = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("row_id"),
+        _OUTBOX.c.status == QUEUED,
+        _OUTBOX.c.attempts == 0,
+    )
+    .values(
+        status=bindparam("status"),
+        suppressed_reason=bindparam("reason"),
+        next_attempt_at=bindparam("send_at"),
+    )
+)
+
+
+def _decision(row_id: int, status: str, reason: str | None, at: datetime | None) -> dict[str, Any]:
+    return {"row_id": row_id, "status": status, "reason": reason, "send_at": at}

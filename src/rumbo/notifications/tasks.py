@@ -68,6 +68,7 @@ from rumbo.notifications.outbox import (
 )
 from rumbo.notifications.restraint import Channel, Reason
 from rumbo.notifications.service import UnsubscribeTokens
+from rumbo.ops.metrics import NOTIFICATION_LAG, NOTIFICATIONS
 from rumbo.orders.service import tracking_url
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Job:
     endpoint: WebhookEndpoint | None = None
     skip: str | None = None  # suppress with this reason instead of sending
     broken: str | None = None  # fail permanently: the message cannot be built
+    created_at: datetime | None = None  # when the event's transaction queued it
 
 
 @dataclass
@@ -182,15 +184,62 @@ class Notifier:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), POLL_SECONDS)
         finally:
+            # Stopped mid-batch (cancelled): hand the claimed rows back now rather
+            # than leave them to wait out their lease.
+            try:
+                released = await asyncio.to_thread(self.release)
+                if released:
+                    log.info("released %s claimed outbox messages on stop", released)
+            except Exception:
+                log.exception("releasing claimed outbox messages failed")
             await self.aclose()
 
+    def release(self) -> int:
+        """Put the messages this worker holds back in the queue, due now; returns how
+        many. Delivery is at least once: one may have gone out before the stop, and is
+        sent again with the same id (receivers deduplicate on it)."""
+        with self.db.session() as session:
+            result = session.connection().execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.locked_by == self.name, _OUTBOX.c.status == SENDING)
+                .values(
+                    status=QUEUED,
+                    locked_by=None,
+                    locked_until=None,
+                    next_attempt_at=self.clock.now(),
+                )
+            )
+        return result.rowcount or 0
+
     async def run_once(self) -> int:
-        """Claim, deliver and record one batch; returns how many messages it claimed."""
+        """Claim, deliver and record one batch; returns how many messages it claimed.
+
+        Each outcome is recorded as soon as it is known, together with those that
+        became known while the previous write was in flight: a worker that dies
+        mid-batch sends again only what it had sent but not yet recorded.
+        """
         jobs = await asyncio.to_thread(self.claim)
         if not jobs:
             return 0
-        outcomes = await asyncio.gather(*(self._deliver(job) for job in jobs))
-        await asyncio.to_thread(self.record, outcomes)
+        known: asyncio.Queue[Outcome] = asyncio.Queue()
+
+        async def deliver(job: Job) -> None:
+            known.put_nowait(await self._deliver(job))
+
+        sending = asyncio.gather(*(deliver(job) for job in jobs))
+        try:
+            recorded = 0
+            while recorded < len(jobs):
+                ready = [await known.get()]
+                while not known.empty():
+                    ready.append(known.get_nowait())
+                await asyncio.to_thread(self.record, ready)
+                recorded += len(ready)
+        finally:
+            if not sending.done():  # recording failed or the worker stops: stop sending
+                sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
         return len(jobs)
 
     # ------------------------------------------------------------------------------ claim
@@ -234,6 +283,7 @@ class Notifier:
                         _OUTBOX.c.kind,
                         _OUTBOX.c.payload,
                         _OUTBOX.c.attempts,
+                        _OUTBOX.c.created_at,
                     )
                 )
             )
@@ -242,7 +292,18 @@ class Notifier:
             return self._prepare(conn, rows)
 
     def _prepare(self, conn: Connection, rows: Sequence[Any]) -> list[Job]:
-        jobs = [Job(r.id, r.channel, r.kind, r.payload, r.attempts, r.endpoint_id) for r in rows]
+        jobs = [
+            Job(
+                r.id,
+                r.channel,
+                r.kind,
+                r.payload,
+                r.attempts,
+                r.endpoint_id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
         shopper = [r for r in rows if r.channel != Channel.WEBHOOK.value]
         hooks = [r for r in rows if r.channel == Channel.WEBHOOK.value]
         endpoints: dict[int, Any] = {}
@@ -441,6 +502,12 @@ class Notifier:
                 rows,
             )
             self._track_endpoints(conn, outcomes, now)
+        for o in outcomes:
+            NOTIFICATIONS.labels(o.job.channel, o.status).inc()
+            if o.status == SENT and o.job.created_at is not None:
+                NOTIFICATION_LAG.labels(o.job.channel).observe(
+                    max((now - o.job.created_at).total_seconds(), 0.0)
+                )
 
     def _track_endpoints(
         self, conn: Connection, outcomes: Sequence[Outcome], now: datetime

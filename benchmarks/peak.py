@@ -1,0 +1,648 @@
+"""Peak season: a Black-Friday-shaped day compressed into minutes, on PostgreSQL.
+
+The production shape on one machine: ``rumbo serve --workers 2`` (two API
+processes) and two ``rumbo worker`` processes (notifications, device positions),
+PostgreSQL, Mosquitto. The day is six phases (night, morning, midday peak,
+afternoon, evening rush, late) whose load is a share of ``--rate``, the events
+per second at the peak. In every phase, at once:
+
+- the store creates orders in bursts (``POST /api/v1/orders``, ten at a time);
+- the warehouse sends events in batches of 25 and carriers one by one
+  (``POST /api/v1/events``), each moving an order one step along its journey;
+- couriers publish positions over MQTT (QoS 1) on ``rumbo/devices/{id}/position``;
+- shoppers poll their order (``GET /api/v1/track/{code}`` and the page ``/t/{code}``)
+  and ``--sse`` of them hold the live stream ``/t/{code}/events`` open all day;
+- every status change goes out as a signed webhook to a local receiver (its own
+  process) that notes when each arrives.
+
+The load is open-loop (requests leave on schedule whether or not earlier ones
+came back, up to ``--in-flight``), so a server that falls behind shows it as
+latency, lag and refused sends, not as a politely slower client. Reported per
+phase: events offered and acknowledged per second, lookup p50/p99, webhook lag
+(event sent → webhook received) p50/p99, errors, and per process the peak RSS
+and CPU. ``--rates 50,100,200`` runs the day at each peak rate in turn, to find
+where it stops keeping up; ``--profile`` records the busiest process with py-spy
+during the peak phase and prints its top functions.
+
+Usage::
+
+    .venv/bin/python benchmarks/peak.py --rates 50,100,200 --phase-seconds 10 --profile
+
+The load generator runs on the same two cores as everything else; its own CPU is
+reported beside the server's. PostgreSQL: ``RUMBO_BENCH_POSTGRES_URL`` (a private
+schema, dropped afterwards); broker: ``RUMBO_BENCH_MQTT_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import paho.mqtt.client as mqtt
+from common import NO_ABUSE_LIMITS, free_port
+from ingest import Target  # a fresh schema with one merchant and N orders
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent
+RUMBO = Path(sys.executable).with_name("rumbo")
+# Share of the peak rate in each phase of the day.
+DAY = [
+    ("night", 0.2),
+    ("morning", 0.5),
+    ("midday peak", 1.0),
+    ("afternoon", 0.6),
+    ("evening rush", 0.9),
+    ("late", 0.3),
+]
+JOURNEY = [
+    "payment_confirmed",
+    "preparing",
+    "shipped",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+]
+WAREHOUSE = {"payment_confirmed", "preparing", "shipped"}
+DEVICES = 100
+
+
+# ------------------------------------------------------------------------------ receiver
+
+
+def receiver(port_out: Any, stop: Any, out: Any) -> None:
+    """HTTP/1.1 keep-alive server answering 204; notes (code, status, arrival) per hook."""
+    seen: list[tuple[str, str, str, float]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length, hook = 0, ""
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    key = name.strip().lower()
+                    if key == b"content-length":
+                        length = int(value)
+                    elif key == b"webhook-id":
+                        hook = value.strip().decode()
+                body = orjson.loads(await reader.readexactly(length))
+                data = body.get("data", {})
+                code = (data.get("order") or {}).get("tracking_code", "")
+                seen.append((hook, code, data.get("status", ""), time.time()))
+                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_out.put(server.sockets[0].getsockname()[1])
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        server.close()
+        out.put(seen)
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _is_helper(pid: int) -> bool:
+    """multiprocessing's resource tracker, which uvicorn's supervisor also starts."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"resource_tracker" in fh.read()
+    except OSError:
+        return True
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+class Fleet:
+    """The API processes and the workers, with per-process RSS and CPU sampling."""
+
+    def __init__(self, url: str, broker: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = os.environ | {
+            "RUMBO_DATABASE_URL": url,
+            "RUMBO_LOG_LEVEL": "WARNING",
+            "RUMBO_ENV": "development",
+            "RUMBO_MQTT_URL": broker,
+            "RUMBO_RUN_WORKER_IN_PROCESS": "false",
+            # Abuse limits are per client address and key; here every shopper is
+            # 127.0.0.1 and the store uses one key.
+            **NO_ABUSE_LIMITS,
+        }
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.server = subprocess.Popen(
+            [str(RUMBO), "serve", "--port", str(self.port), "--workers", "2", "--no-access-log"],
+            env=env,
+            **quiet,  # type: ignore[arg-type]
+        )
+        self.workers = [
+            subprocess.Popen([str(RUMBO), "worker"], env=env, **quiet)  # type: ignore[arg-type]
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        time.sleep(3.0)  # both API processes and both workers (MQTT subscriptions) up
+        self.rss: dict[str, float] = defaultdict(float)
+        self.cpu_at: dict[str, float] = {}
+
+    def processes(self) -> dict[str, int]:
+        named = {"api supervisor": self.server.pid}
+        api = [pid for pid in _children(self.server.pid) if not _is_helper(pid)]
+        for n, pid in enumerate(api):
+            named[f"api {n + 1}"] = pid
+        for n, worker in enumerate(self.workers):
+            named[f"worker {n + 1}"] = worker.pid
+        named["load generator"] = os.getpid()
+        return named
+
+    def sample(self) -> None:
+        for name, pid in self.processes().items():
+            self.rss[name] = max(self.rss[name], _rss_mb(pid))
+
+    def cpu(self) -> dict[str, float]:
+        return {name: _cpu_seconds(pid) for name, pid in self.processes().items()}
+
+    def stop(self) -> None:
+        for proc in [self.server, *self.workers]:
+            proc.terminate()
+        for proc in [self.server, *self.workers]:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+# ---------------------------------------------------------------------------------- load
+
+
+class Day:
+    """One compressed day at a given peak rate; the open-loop load generator."""
+
+    def __init__(
+        self, fleet: Fleet, api_key: str, codes: list[str], step: dict[str, int], args: Any
+    ) -> None:
+        self.fleet = fleet
+        self.api_key = api_key
+        self.codes = codes  # shared by the days: orders keep their journeys
+        self.step = step
+        self.args = args
+        self.rnd = random.Random(args.seed + int(args.rate))
+        self.sent_at: dict[tuple[str, str], float] = {}
+        self.in_flight = 0
+        self.tag = f"{int(time.time())}"
+        self.counter = 0
+        self.stats: dict[str, Any] = {}
+
+    # -- one request of each kind; each returns (ok, seconds)
+
+    def _next_events(self, n: int, source: str) -> list[dict[str, Any]]:
+        events = []
+        now = datetime.now(UTC)
+        for _ in range(n):
+            code = self.rnd.choice(self.codes)
+            k = self.step.get(code, 0)
+            if k >= len(JOURNEY):
+                code = self.rnd.choice(self.codes)
+                k = self.step.get(code, 0)
+                if k >= len(JOURNEY):
+                    continue
+            self.step[code] = k + 1
+            self.counter += 1
+            status = JOURNEY[k]
+            self.sent_at.setdefault((code, status), time.time())
+            events.append(
+                {
+                    "event_id": f"peak-{self.tag}-{self.counter}",
+                    "source": "warehouse" if status in WAREHOUSE else source,
+                    "tracking_code": code,
+                    "status": status,
+                    "occurred_at": (now - timedelta(minutes=10 - k)).isoformat(),
+                    "location": {"city": "Cajamar", "state": "SP", "country": "BR"},
+                }
+            )
+        return events
+
+    async def _request(self, kind: str, call: Any) -> None:
+        if self.in_flight >= self.args.in_flight:
+            self.phase["refused"][kind] += 1  # the client could not keep the schedule
+            return
+        self.in_flight += 1
+        started = time.perf_counter()
+        try:
+            response = await call()
+            ok = response.status_code < 400
+            if kind == "events" and ok:
+                self.phase["acked"] += response.json()["accepted"]
+        except httpx.HTTPError:
+            ok = False
+        finally:
+            self.in_flight -= 1
+        self.phase["latency"][kind].append(time.perf_counter() - started)
+        self.phase["requests"][kind] += 1
+        if not ok:
+            self.phase["errors"][kind] += 1
+
+    async def _every(self, per_second: float, launch: Any) -> None:
+        """Launch ``launch()`` ``per_second`` times a second until the phase ends."""
+        if per_second <= 0:
+            return
+        owed = 0.0
+        last = time.monotonic()
+        while (now := time.monotonic()) < self.phase_end:
+            # By the clock, not by ticks: a late wake-up launches what it owes.
+            owed += per_second * (now - last)
+            last = now
+            while owed >= 1:
+                owed -= 1
+                asyncio.ensure_future(launch())
+            await asyncio.sleep(0.05)
+
+    async def run_phase(self, client: httpx.AsyncClient, name: str, share: float) -> None:
+        rate = self.args.rate * share
+        auth = {"Authorization": f"Bearer {self.api_key}"}
+        self.phase: dict[str, Any] = {
+            "acked": 0,
+            "offered": 0,
+            "latency": defaultdict(list),
+            "requests": Counter(),
+            "errors": Counter(),
+            "refused": Counter(),
+        }
+        self.phase_end = time.monotonic() + self.args.phase_seconds
+
+        async def batch() -> None:
+            events = self._next_events(25, "carrier")
+            self.phase["offered"] += len(events)
+            await self._request(
+                "events", lambda: client.post("/api/v1/events", json=events, headers=auth)
+            )
+
+        async def single() -> None:
+            events = self._next_events(1, "carrier")
+            if events:
+                self.phase["offered"] += 1
+                await self._request(
+                    "events", lambda: client.post("/api/v1/events", json=events[0], headers=auth)
+                )
+
+        async def orders() -> None:
+            for _ in range(10):
+                self.counter += 1
+                body = {
+                    "external_id": f"BF-{self.tag}-{self.counter}",
+                    "customer": {
+                        "name": "Shopper",
+                        "email": f"bf{self.counter}@example.com",
+                        "locale": "pt-BR",
+                        "postal_code": "01310-100",
+                    },
+                    "destination": {
+                        "city": "São Paulo",
+                        "postal_code": "01310-100",
+                        "country": "BR",
+                    },
+                    "items": [{"sku": "TV-55", "name": "TV", "quantity": 1}],
+                    "placed_at": datetime.now(UTC).isoformat(),
+                }
+
+                async def create(body: dict[str, Any] = body) -> httpx.Response:
+                    response = await client.post("/api/v1/orders", json=body, headers=auth)
+                    if response.status_code == 201:
+                        self.codes.append(response.json()["tracking_code"])
+                    return response
+
+                await self._request("orders", create)
+
+        async def lookup() -> None:
+            code = self.rnd.choice(self.codes)
+            path = f"/api/v1/track/{code}" if self.rnd.random() < 0.5 else f"/t/{code}"
+            await self._request("lookups", lambda: client.get(path))
+
+        cpu_before = self.fleet.cpu()
+        started = time.monotonic()
+        positions = threading.Thread(
+            target=self.publish_positions, args=(rate / 2, self.args.phase_seconds), daemon=True
+        )
+        positions.start()
+        profile = None
+        if self.args.profile and share == 1.0 and self.busiest:
+            profile = self.start_profile(self.busiest)
+        sampler = asyncio.ensure_future(self.sample_rss())
+        await asyncio.gather(
+            self._every(rate * 0.6 / 25, batch),
+            self._every(rate * 0.4, single),
+            self._every(rate / 50, orders),
+            self._every(rate * self.args.lookups_per_event, lookup),
+        )
+        while self.in_flight and time.monotonic() < self.phase_end + 30:
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - started
+        sampler.cancel()
+        positions.join()
+        cpu_after = self.fleet.cpu()
+        cpu = {k: round((cpu_after[k] - cpu_before.get(k, 0.0)) / elapsed, 2) for k in cpu_after}
+        busy = {k: v for k, v in cpu.items() if k.startswith(("api ", "worker"))}
+        self.busiest = max(busy, key=lambda k: busy[k]) if busy else None
+        if profile is not None:
+            self.stats["profile"] = self.finish_profile(*profile)
+        lookups = sorted(self.phase["latency"]["lookups"])
+        total = sum(self.phase["requests"].values())
+        self.stats.setdefault("phases", []).append(
+            {
+                "phase": name,
+                "events_offered_per_s": round(self.phase["offered"] / self.args.phase_seconds),
+                "events_acked_per_s": round(self.phase["acked"] / elapsed),
+                "lookups_per_s": round(len(lookups) / elapsed),
+                "lookup_p50_ms": _ms(lookups, 0.5),
+                "lookup_p99_ms": _ms(lookups, 0.99),
+                "errors": dict(self.phase["errors"]),
+                "error_rate": round(sum(self.phase["errors"].values()) / max(total, 1), 4),
+                "refused_by_client": dict(self.phase["refused"]),
+                "cpu_cores": cpu,
+            }
+        )
+        print(json.dumps(self.stats["phases"][-1]), flush=True)
+
+    async def sample_rss(self) -> None:
+        while True:
+            self.fleet.sample()
+            await asyncio.sleep(1.0)
+
+    def publish_positions(self, per_second: float, seconds: float) -> None:
+        parts = urlsplit(self.args.broker)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        client.max_inflight_messages_set(1000)
+        client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+        client.loop_start()
+        start = time.monotonic()
+        sent = 0
+        base = datetime.now(UTC) - timedelta(hours=1)
+        while (now := time.monotonic()) < start + seconds:
+            due = int((now - start) * per_second)
+            while sent < due:
+                device = sent % DEVICES
+                fix = {
+                    "lat": -23.55 + sent * 1e-6,
+                    "lon": -46.63 + device * 1e-4,
+                    "timestamp": (base + timedelta(milliseconds=self.counter + sent)).isoformat(),
+                    "speed": 20,
+                }
+                topic = f"rumbo/devices/{self.args.device_prefix}{device}/position"
+                client.publish(topic, orjson.dumps(fix), 1)
+                sent += 1
+            time.sleep(0.02)
+        self.stats["positions_published"] = self.stats.get("positions_published", 0) + sent
+        client.loop_stop()
+        client.disconnect()
+
+    def start_profile(self, name: str) -> tuple[subprocess.Popen[bytes], Path, str]:
+        pid = self.fleet.processes()[name]
+        out = ROOT / "results" / "peak-profile.txt"
+        out.parent.mkdir(exist_ok=True)
+        seconds = max(int(self.args.phase_seconds) - 1, 2)
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return proc, out, name
+
+    def finish_profile(self, proc: subprocess.Popen[bytes], out: Path, name: str) -> dict[str, Any]:
+        proc.wait(60)
+        if not out.exists():
+            return {"process": name, "error": "py-spy wrote nothing"}
+        own: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        total = 0
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            n = int(count)
+            total += n
+            frames = stack.split(";")
+            own[frames[-1]] += n
+            for frame in set(frames):
+                if "rumbo/" in frame:
+                    inclusive[frame] += n
+        return {
+            "process": name,
+            "samples": total,
+            "top_self": [(f, round(n / total, 3)) for f, n in own.most_common(12)],
+            "top_rumbo_inclusive": [(f, round(n / total, 3)) for f, n in inclusive.most_common(12)],
+        }
+
+    async def sse(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+        """Hold ``--sse`` live streams open all day; count what they receive."""
+        counts = Counter[str]()
+
+        async def one(code: str) -> None:
+            try:
+                async with client.stream("GET", f"/t/{code}/events", timeout=None) as response:
+                    counts["opened" if response.status_code == 200 else "refused"] += 1
+                    async for line in response.aiter_lines():
+                        if line.startswith("data:") or line.startswith("event:"):
+                            counts["messages"] += 1
+                        if stop.is_set():
+                            break
+            except (httpx.HTTPError, asyncio.CancelledError):
+                if not stop.is_set():
+                    counts["dropped"] += 1
+
+        tasks = [
+            asyncio.ensure_future(one(self.rnd.choice(self.codes))) for _ in range(self.args.sse)
+        ]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.stats["sse"] = dict(counts)
+
+    async def run(self) -> dict[str, Any]:
+        self.busiest: str | None = None
+        limits = httpx.Limits(max_connections=self.args.in_flight + self.args.sse + 16)
+        async with httpx.AsyncClient(base_url=self.fleet.base, timeout=30, limits=limits) as client:
+            stop = asyncio.Event()
+            streams = asyncio.ensure_future(self.sse(client, stop))
+            for name, share in DAY:
+                await self.run_phase(client, name, share)
+            stop.set()
+            await streams
+        self.stats["rss_mb"] = {k: round(v) for k, v in self.fleet.rss.items()}
+        return self.stats
+
+
+def _ms(sorted_seconds: list[float], q: float) -> float | None:
+    if not sorted_seconds:
+        return None
+    return round(
+        sorted_seconds[min(int(len(sorted_seconds) * q), len(sorted_seconds) - 1)] * 1000, 1
+    )
+
+
+def _lags(sent_at: dict[tuple[str, str], float], seen: list[Any]) -> dict[str, Any]:
+    first: dict[str, tuple[str, str, float]] = {}
+    for hook, code, status, at in seen:
+        first.setdefault(hook, (code, status, at))
+    lags = sorted(
+        at - sent_at[(code, status)]
+        for code, status, at in first.values()
+        if (code, status) in sent_at
+    )
+    return {
+        "webhooks_received": len(first),
+        "repeats": len(seen) - len(first),
+        "lag_p50_s": round(statistics.median(lags), 2) if lags else None,
+        "lag_p99_s": round(lags[min(int(len(lags) * 0.99), len(lags) - 1)], 2) if lags else None,
+    }
+
+
+def register(base: str, api_key: str, hook_port: int, prefix: str) -> None:
+    auth = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+        created = client.post("/api/v1/webhooks", json={"url": f"http://127.0.0.1:{hook_port}/h"})
+        created.raise_for_status()
+        for n in range(DEVICES):
+            client.post(
+                "/api/v1/devices", json={"device_id": f"{prefix}{n}", "name": f"Moto {n}"}
+            ).raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", default="50,100,200", help="peak events/s, one day each")
+    parser.add_argument("--phase-seconds", type=float, default=10.0)
+    parser.add_argument("--orders", type=int, default=5000, help="orders before the day starts")
+    parser.add_argument("--sse", type=int, default=100, help="live streams held open")
+    parser.add_argument("--lookups-per-event", type=float, default=1.0)
+    parser.add_argument("--in-flight", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--profile", action="store_true", help="py-spy on the busiest process")
+    args = parser.parse_args()
+    args.broker = os.environ.get("RUMBO_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
+    args.device_prefix = f"bf{int(time.time()) % 100000}-"
+
+    ctx = mp.get_context("spawn")
+    port_q: Any = ctx.Queue()
+    seen_q: Any = ctx.Queue()
+    stop = ctx.Event()
+    hooks = ctx.Process(target=receiver, args=(port_q, stop, seen_q), daemon=True)
+    hooks.start()
+    hook_port = port_q.get(timeout=30)
+    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    with tempfile.TemporaryDirectory() as workdir:
+        target = Target("postgresql", Path(workdir), args.orders)
+        fleet = Fleet(target.url, args.broker)
+        try:
+            register(fleet.base, target.api_key, hook_port, args.device_prefix)
+            days = []
+            step: dict[str, int] = {}
+            for rate in [float(r) for r in args.rates.split(",")]:
+                args.rate = rate
+                day = Day(fleet, target.api_key, target.codes, step, args)
+                print(f"--- peak {rate:g} events/s", flush=True)
+                stats = asyncio.run(day.run())
+                stats["peak_rate"] = rate
+                days.append((stats, dict(day.sent_at)))
+            time.sleep(10)  # let the outbox drain
+            engine = create_engine(target.url)
+            with engine.connect() as conn:
+                results["positions_stored"] = conn.scalar(
+                    text("SELECT count(*) FROM device_positions")
+                )
+            engine.dispose()
+        finally:
+            fleet.stop()
+            stop.set()
+            seen = seen_q.get(timeout=30)
+            hooks.join(10)
+            target.drop()
+    for stats, day_sent in days:
+        stats["notifications"] = _lags(day_sent, [s for s in seen if (s[1], s[2]) in day_sent])
+    results["days"] = [stats for stats, _ in days]
+    results["positions_published"] = sum(s.get("positions_published", 0) for s in results["days"])
+    out = ROOT / "results" / "peak.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for stats in results["days"]:
+        print(json.dumps({k: v for k, v in stats.items() if k != "phases"}, indent=2))
+    print(
+        f"positions: {results['positions_published']} published, "
+        f"{results.get('positions_stored')} stored"
+    )
+
+
+if __name__ == "__main__":
+    main()
