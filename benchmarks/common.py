@@ -7,10 +7,13 @@ dropped by :meth:`FreshDatabase.drop`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -59,3 +62,39 @@ NO_ABUSE_LIMITS = {
     "RUMBO_LIMIT_POSITIONS_PER_DEVICE": "1000000000",
     "RUMBO_LIMIT_QUESTIONS_PER_CLIENT": "1000000000",
 }
+
+
+def webhook_receiver(port_out: Any, stop: Any, out: Any, note: Callable[[str, bytes], Any]) -> None:
+    """A keep-alive HTTP/1.1 server (run in its own process) answering every webhook
+    with 204. Puts its port on ``port_out``; once ``stop`` is set, puts on ``out`` the
+    list of ``note(webhook_id, body)`` for every request, in arrival order."""
+    seen: list[Any] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length, hook = 0, ""
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    key = name.strip().lower()
+                    if key == b"content-length":
+                        length = int(value)
+                    elif key == b"webhook-id":
+                        hook = value.strip().decode()
+                seen.append(note(hook, await reader.readexactly(length)))
+                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_out.put(server.sockets[0].getsockname()[1])
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        server.close()
+        out.put(seen)
+
+    asyncio.run(main())

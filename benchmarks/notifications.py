@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common import webhook_receiver
 from sqlalchemy import create_engine, insert, text, update
 
 from rumbo.config import Settings, normalize_database_url
@@ -49,39 +50,8 @@ RESULTS = Path(__file__).parent / "results"
 # ------------------------------------------------------------------------------- receiver
 
 
-def receiver(port_out: Any, stop: Any, counts_out: Any) -> None:
-    """A keep-alive HTTP/1.1 server that answers 204 and counts webhook-ids."""
-    seen: Counter[str] = Counter()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length, hook = 0, ""
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    key = name.strip().lower()
-                    if key == b"content-length":
-                        length = int(value)
-                    elif key == b"webhook-id":
-                        hook = value.strip().decode()
-                await reader.readexactly(length)
-                seen[hook] += 1
-                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_out.put(server.sockets[0].getsockname()[1])
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        server.close()
-        counts_out.put(dict(seen))
-
-    asyncio.run(main())
+def webhook_id(hook: str, body: bytes) -> str:
+    return hook
 
 
 # -------------------------------------------------------------------------------- workers
@@ -162,7 +132,7 @@ def main() -> None:
     port_q: Any = ctx.Queue()
     counts_q: Any = ctx.Queue()
     stop = ctx.Event()
-    recv = ctx.Process(target=receiver, args=(port_q, stop, counts_q))
+    recv = ctx.Process(target=webhook_receiver, args=(port_q, stop, counts_q, webhook_id))
     recv.start()
     results: dict[str, Any] = {
         "messages": args.messages,
@@ -248,7 +218,7 @@ def main() -> None:
         db.dispose()
     finally:
         stop.set()
-        counts: dict[str, int] = counts_q.get(timeout=10) if recv.is_alive() else {}
+        counts: dict[str, int] = Counter(counts_q.get(timeout=10)) if recv.is_alive() else {}
         recv.join()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

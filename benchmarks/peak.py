@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import paho.mqtt.client as mqtt
-from common import NO_ABUSE_LIMITS, free_port
+from common import NO_ABUSE_LIMITS, free_port, webhook_receiver
 from ingest import Target  # a fresh schema with one merchant and N orders
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
@@ -87,41 +87,11 @@ DEVICES = 100
 # ------------------------------------------------------------------------------ receiver
 
 
-def receiver(port_out: Any, stop: Any, out: Any) -> None:
-    """HTTP/1.1 keep-alive server answering 204; notes (code, status, arrival) per hook."""
-    seen: list[tuple[str, str, str, float]] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length, hook = 0, ""
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    key = name.strip().lower()
-                    if key == b"content-length":
-                        length = int(value)
-                    elif key == b"webhook-id":
-                        hook = value.strip().decode()
-                body = orjson.loads(await reader.readexactly(length))
-                data = body.get("data", {})
-                code = (data.get("order") or {}).get("tracking_code", "")
-                seen.append((hook, code, data.get("status", ""), time.time()))
-                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_out.put(server.sockets[0].getsockname()[1])
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        server.close()
-        out.put(seen)
-
-    asyncio.run(main())
+def hook_arrival(hook: str, body: bytes) -> tuple[str, str, str, float]:
+    """What the receiver notes of each webhook: id, tracking code, status, arrival."""
+    data = orjson.loads(body).get("data", {})
+    code = (data.get("order") or {}).get("tracking_code", "")
+    return (hook, code, data.get("status", ""), time.time())
 
 
 # ----------------------------------------------------------------------------- processes
@@ -598,7 +568,9 @@ def main() -> None:
     port_q: Any = ctx.Queue()
     seen_q: Any = ctx.Queue()
     stop = ctx.Event()
-    hooks = ctx.Process(target=receiver, args=(port_q, stop, seen_q), daemon=True)
+    hooks = ctx.Process(
+        target=webhook_receiver, args=(port_q, stop, seen_q, hook_arrival), daemon=True
+    )
     hooks.start()
     hook_port = port_q.get(timeout=30)
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
