@@ -114,8 +114,9 @@ def test_weekly_on_time_and_range_checks(
     client: TestClient, db: Database, tenant: Tenant, app: FastAPI
 ) -> None:
     load(db, tenant)
-    weeks = get(client, tenant, "/api/v1/analytics/on-time")
-    assert isinstance(weeks, list)
+    body = get(client, tenant, "/api/v1/analytics/on-time")
+    assert isinstance(body, dict)
+    weeks = body["total"]
     assert weeks[0]["week"] == "2026-01-05"
     assert sum(w["delivered"] for w in weeks) == 120
     bad = client.get(

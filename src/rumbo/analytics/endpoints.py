@@ -1,13 +1,29 @@
+"""``/api/v1/analytics``: every endpoint takes a purchase-date range and a grouping."""
+
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from rumbo.analytics import service
-from rumbo.analytics.schemas import BottleneckOut, FiguresOut, OverviewOut, StageOut, WeekOut
+from rumbo.analytics.schemas import (
+    BottleneckOut,
+    FiguresOut,
+    HeatCellOut,
+    HistogramOut,
+    LanesOut,
+    OnTimeOut,
+    OverviewOut,
+    StageGroupOut,
+    StageOut,
+    StagesOut,
+    StaleOut,
+    WeekOut,
+    WeekSeriesOut,
+)
 from rumbo.analytics.service import GroupBy
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
@@ -16,30 +32,64 @@ from rumbo.merchants.deps import MerchantDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
-From = Annotated[
-    date | None, Query(alias="from", description="First purchase day (default: 90 days ago).")
-]
-To = Annotated[
-    date | None,
-    Query(alias="to", description="Day after the last purchase day (default: tomorrow)."),
-]
+MAX_RANGE_DAYS = 3 * 366
 
 
-def _range(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    end = end or today + timedelta(days=1)
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date
+    group_by: GroupBy | None
+
+
+def window(
+    clock: ClockDep,
+    start: Annotated[
+        date | None,
+        Query(
+            alias="from",
+            description="First purchase day (default: 91 days before `to`).",
+            examples=["2025-01-01"],
+        ),
+    ] = None,
+    end: Annotated[
+        date | None,
+        Query(
+            alias="to",
+            description="Day after the last purchase day (default: tomorrow).",
+            examples=["2025-04-01"],
+        ),
+    ] = None,
+    group_by: Annotated[
+        GroupBy | None,
+        Query(description="Split the figures by carrier, lane, seller or destination state."),
+    ] = None,
+) -> Window:
+    end = end or clock.now().date() + timedelta(days=1)
+    if start is None and end <= date.min + timedelta(days=91):
+        raise RumboError("'to' is before any purchase.", 422, "validation_error")
     start = start or end - timedelta(days=91)
     if start >= end:
         raise RumboError("'from' must be before 'to'.", 422, "validation_error")
-    if (end - start).days > 3 * 366:
+    if (end - start).days > MAX_RANGE_DAYS:
         raise RumboError("A range covers at most three years.", 422, "validation_error")
-    return start, end
+    return Window(start, end, group_by)
 
 
-def _figures(fig: service.GroupFigures) -> FiguresOut:
+WindowDep = Annotated[Window, Depends(window)]
+TopGroups = Annotated[int, Query(ge=1, le=100, description="How many groups, largest first.")]
+
+
+def _frame(session: SessionDep, merchant_id: int, w: Window) -> service.OrderFrame:
+    return service.load_frame(session, merchant_id, w.start, w.end)
+
+
+def figures_out(fig: service.GroupFigures) -> FiguresOut:
     return FiguresOut(
         group=fig.group,
         orders=fig.orders,
         delivered=fig.delivered,
+        on_time_judged=fig.on_time_judged,
         on_time_rate=fig.on_time_rate,
         exceptions=fig.exceptions,
         failed_attempts=fig.failed_attempts,
@@ -47,28 +97,33 @@ def _figures(fig: service.GroupFigures) -> FiguresOut:
     )
 
 
+def histogram_out(h: service.Histogram) -> HistogramOut:
+    return HistogramOut(
+        orders=h.orders,
+        p50_days=h.p50_days,
+        p90_days=h.p90_days,
+        edges_days=h.edges,
+        counts=h.counts,
+    )
+
+
 @router.get(
     "/overview",
     response_model=OverviewOut,
-    summary="Volume, stage durations, on-time rate, per group",
+    summary="Volume, stage p50/p90, on-time rate, exceptions and failed attempts, per group",
 )
 def overview(
-    session: SessionDep,
-    merchant_id: MerchantDep,
-    clock: ClockDep,
-    start: From = None,
-    end: To = None,
-    group_by: GroupBy | None = None,
+    session: SessionDep, merchant_id: MerchantDep, clock: ClockDep, w: WindowDep
 ) -> OverviewOut:
-    start, end = _range(start, end, clock.now().date())
-    orders = service.order_times(session, merchant_id, start, end)
-    groups = service.grouped(orders, group_by) if group_by else []
+    frame = _frame(session, merchant_id, w)
+    stale = service.stale_now(session, merchant_id, clock.now())
     return OverviewOut(
-        start=start,
-        end=end,
-        group_by=group_by,
-        total=_figures(service.figures(orders)),
-        groups=[_figures(g) for g in groups],
+        start=w.start,
+        end=w.end,
+        group_by=w.group_by,
+        total=figures_out(service.figures(frame)),
+        groups=[figures_out(g) for g in service.grouped(frame, w.group_by)] if w.group_by else [],
+        stale_now=StaleOut(open=stale.open, stale=stale.stale),
     )
 
 
@@ -78,31 +133,91 @@ def overview(
 def bottlenecks(
     session: SessionDep,
     merchant_id: MerchantDep,
-    clock: ClockDep,
-    start: From = None,
-    end: To = None,
-    min_orders: Annotated[int, Query(ge=1, le=10_000)] = 5,
+    w: WindowDep,
+    min_orders: Annotated[
+        int, Query(ge=1, le=10_000, description="Smallest group worth ranking.")
+    ] = 5,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[BottleneckOut]:
-    """(stage, group) pairs ranked by excess days above the median of all orders, times volume."""
-    start, end = _range(start, end, clock.now().date())
-    orders = service.order_times(session, merchant_id, start, end)
-    return [
-        BottleneckOut(**asdict(b))
-        for b in service.bottlenecks(orders, min_orders=min_orders, limit=limit)
-    ]
+    """(stage, group) pairs ranked by excess days above the median of all orders, times
+    volume; over every grouping, or only `group_by` when given."""
+    frame = _frame(session, merchant_id, w)
+    ranked = service.bottlenecks(frame, group_by=w.group_by, min_orders=min_orders, limit=limit)
+    return [BottleneckOut(**asdict(b)) for b in ranked]
 
 
-@router.get("/on-time", response_model=list[WeekOut], summary="On-time rate per purchase week")
+def _weeks(frame: service.OrderFrame) -> list[WeekOut]:
+    return [WeekOut(**asdict(week)) for week in service.weekly_on_time(frame)]
+
+
+@router.get("/on-time", response_model=OnTimeOut, summary="On-time rate per purchase week")
 def on_time(
+    session: SessionDep, merchant_id: MerchantDep, w: WindowDep, top: TopGroups = 8
+) -> OnTimeOut:
+    frame = _frame(session, merchant_id, w)
+    groups = service.largest_groups(frame, w.group_by, top) if w.group_by else []
+    return OnTimeOut(
+        start=w.start,
+        end=w.end,
+        group_by=w.group_by,
+        total=_weeks(frame),
+        groups=[WeekSeriesOut(group=name, weeks=_weeks(part)) for name, part in groups],
+    )
+
+
+@router.get("/stages", response_model=StagesOut, summary="Distribution of each stage's duration")
+def stages(
+    session: SessionDep, merchant_id: MerchantDep, w: WindowDep, top: TopGroups = 8
+) -> StagesOut:
+    """Histograms for charts: the whole range, and the largest groups binned alike."""
+    frame = _frame(session, merchant_id, w)
+    total = service.histograms(frame)
+    edges = {stage: h.edges for stage, h in total.items()}
+    groups = service.largest_groups(frame, w.group_by, top) if w.group_by else []
+    return StagesOut(
+        start=w.start,
+        end=w.end,
+        group_by=w.group_by,
+        total={stage: histogram_out(h) for stage, h in total.items()},
+        groups=[
+            StageGroupOut(
+                group=name,
+                stages={s: histogram_out(h) for s, h in service.histograms(part, edges).items()},
+            )
+            for name, part in groups
+        ],
+    )
+
+
+@router.get(
+    "/lanes",
+    response_model=LanesOut,
+    summary="Lane heat map: origin state × destination state",
+)
+def lanes(
     session: SessionDep,
     merchant_id: MerchantDep,
-    clock: ClockDep,
-    start: From = None,
-    end: To = None,
-) -> list[WeekOut]:
-    start, end = _range(start, end, clock.now().date())
-    orders = service.order_times(session, merchant_id, start, end)
-    return [
-        WeekOut(week=w, delivered=n, on_time_rate=r) for w, n, r in service.weekly_on_time(orders)
-    ]
+    w: WindowDep,
+    group: Annotated[
+        str | None,
+        Query(
+            description="With `group_by`: only this group's orders (e.g. one carrier's lanes).",
+            examples=["jadlog"],
+        ),
+    ] = None,
+    min_orders: Annotated[int, Query(ge=1, le=10_000, description="Hide smaller lanes.")] = 1,
+) -> LanesOut:
+    """Volume, median delivery and transit days and on-time rate per lane."""
+    frame = _frame(session, merchant_id, w)
+    if group is not None:
+        if w.group_by is None:
+            raise RumboError("'group' needs 'group_by'.", 422, "validation_error")
+        frame = service.only_group(frame, w.group_by, group)
+    cells = service.heat_map(frame, min_orders=min_orders)
+    return LanesOut(
+        start=w.start,
+        end=w.end,
+        origins=sorted({c.origin for c in cells}),
+        destinations=sorted({c.destination for c in cells}),
+        cells=[HeatCellOut(**asdict(c)) for c in cells],
+    )

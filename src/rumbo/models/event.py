@@ -21,6 +21,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "event_id"),
         Index("ix_events_order_time", "order_id", "occurred_at"),
+        # Covers the analytics milestone aggregate (migration 0008).
+        Index("ix_events_order_status_time", "order_id", "status", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

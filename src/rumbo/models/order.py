@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rumbo.db import Base
-from rumbo.models.types import UTCDateTime
+from rumbo.models.types import JSONDocument, UTCDateTime
 
 
 class Order(Base):
@@ -24,6 +24,7 @@ class Order(Base):
         Index("ix_orders_merchant_status", "merchant_id", "status", "id"),
         Index("ix_orders_merchant_email", "merchant_id", "customer_email"),
         Index("ix_orders_merchant_risk", "merchant_id", "risk"),
+        Index("ix_orders_merchant_placed", "merchant_id", "placed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,12 +39,13 @@ class Order(Base):
     customer_locale: Mapped[str] = mapped_column(String(8))
     customer_postal_code: Mapped[str | None] = mapped_column(String(20))
 
-    destination: Mapped[dict[str, Any]] = mapped_column(JSON)
-    origin: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # jsonb on PostgreSQL: analytics, stale detection and rescoring read fields of these.
+    destination: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # Facts a history import knows and the delivery-date model uses (sellers,
     # freight, distance); not part of the API.
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     promised_delivery_date: Mapped[date | None] = mapped_column(Date)
 
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# A JSON document the database reads fields of (``->>``, ``#>>``): PostgreSQL's ``json``
+# keeps the text and parses it again for every field read, ``jsonb`` stores it parsed
+# (https://www.postgresql.org/docs/current/datatype-json.html). SQLite has one JSON.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 # On SQLite, times are stored as SQLAlchemy's own DATETIME text ("YYYY-MM-DD
 # HH:MM:SS.ffffff", UTC), written and read directly: fixed width, so text order
