@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,11 +14,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rumbo import __version__
 from rumbo.analytics import endpoints as analytics_endpoints
 from rumbo.assistant import endpoints as assistant_endpoints
+from rumbo.assistant.service import warm_up as warm_up_assistant
 from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
+from rumbo.console import pages as console_pages
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
-from rumbo.errors import error_body, install_error_handlers
+from rumbo.errors import document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
@@ -28,9 +31,14 @@ from rumbo.kit.ratelimit import SlidingWindow
 from rumbo.merchants import endpoints as merchant_endpoints
 from rumbo.merchants.service import KeyCache
 from rumbo.notifications import endpoints as notification_endpoints
+from rumbo.ops import endpoints as ops_endpoints
+from rumbo.ops.metrics import process_stopped
+from rumbo.ops.middleware import OpsMiddleware
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
+from rumbo.support import endpoints as support_endpoints
+from rumbo.web import chat as web_chat
 from rumbo.web import pages as web_pages
 
 DESCRIPTION = """
@@ -61,20 +69,35 @@ class BodySizeLimit:
             await _send_413(send, self.limit)
             return
         seen = 0
+        exceeded = started = False
 
         async def limited_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if exceeded:
+                # The app caught the cut-off and answers with an error of its own (form
+                # and JSON parsing turn it into a 400): the client is told 413 instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_413(send, self.limit)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await _send_413(send, self.limit)
+            if not started:
+                await _send_413(send, self.limit)
 
 
 class _TooLarge(Exception):
@@ -104,6 +127,21 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_startup_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Once per process, move what startup built (~200k objects: routes, models,
+    SQLAlchemy and Pydantic internals) out of the cyclic collector's reach. It lives
+    as long as the process, and every full collection that scans it stalls all
+    requests for a few hundred milliseconds
+    (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    global _startup_heap_frozen
+    if not _startup_heap_frozen:
+        _startup_heap_frozen = True
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings)
@@ -111,11 +149,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writer.start()
+        _freeze_startup_heap()
+        if settings.env != "test":  # tests train it only where they ask questions
+            warm_up_assistant()
         try:
             yield
         finally:
             app.state.writer.stop()
             db.dispose()
+            process_stopped()
 
     app = FastAPI(
         title="Rumbo",
@@ -131,14 +173,27 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
     app.state.eta = EtaService(db, settings.models_dir)
-    app.state.verify_limit_code = SlidingWindow(limit=10, window=15 * 60)
-    app.state.verify_limit_client = SlidingWindow(limit=30, window=15 * 60)
+    app.state.verify_limit_code = SlidingWindow(10, 15 * 60, name="verify_per_code")
+    app.state.verify_limit_client = SlidingWindow(30, 15 * 60, name="verify_per_client")
     # Questions cost a classification each; a shopper never needs more than this.
-    app.state.question_limit = SlidingWindow(limit=30, window=60)
+    app.state.question_limit = SlidingWindow(
+        settings.limit_questions_per_client, 60, name="questions_per_client"
+    )
+    app.state.lookup_limit = SlidingWindow(
+        settings.limit_lookups_per_client, 60, name="lookups_per_client"
+    )
+    app.state.key_limit = SlidingWindow(
+        settings.limit_requests_per_key, 60, name="requests_per_key"
+    )
+    app.state.device_limit = SlidingWindow(
+        settings.limit_positions_per_device, 60, name="positions_per_device"
+    )
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log
     for module in (
+        device_endpoints,  # first: routes are tried in order, and /osmand is the hottest path
         order_endpoints,
         events_endpoints,
         public_endpoints,
@@ -147,9 +202,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
-        device_endpoints,
         notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
+        support_endpoints,  # inquiries API, support analytics
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
+        web_chat,  # the tracking page's chat box
+        console_pages,  # /console: staff sign-in, search, orders, inquiries
+        ops_endpoints,  # /readyz, /metrics
     ):
         app.include_router(module.router)
 
@@ -167,6 +225,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(extra.pop("$defs", {}))
             components["EventIn"] = extra
+            document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -60,11 +61,20 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request (off for load tests).")
     ] = True,
+    graceful_timeout: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds in-flight requests get on SIGTERM (RUMBO_SHUTDOWN_GRACE_SECONDS)."
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
 
+    from rumbo.ops.logs import logging_config, secrets_of
+
     settings = get_settings()
+    metrics_dir = _share_metrics_across_processes() if workers > 1 else None
     stop = threading.Event()
     if demo:
         thread = threading.Thread(
@@ -83,11 +93,39 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
-            access_log=access_log,
+            # Each worker applies this config; Rumbo's middleware writes the access lines.
+            log_config=logging_config(
+                settings.log_level, settings.log_format, secrets_of(settings), access_log
+            ),
+            access_log=False,
             proxy_headers=True,
+            timeout_graceful_shutdown=graceful_timeout or settings.shutdown_grace_seconds,
         )
     finally:
         stop.set()
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _share_metrics_across_processes() -> Path | None:
+    """Prometheus multiprocess mode for the workers uvicorn is about to start: one
+    shared, emptied directory (rumbo.ops.metrics). Returns the directory if it was
+    made here (removed at exit)."""
+    import os
+    import tempfile
+
+    from rumbo.ops.metrics import MULTIPROC_ENV
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        return None
+    made = tempfile.mkdtemp(prefix="rumbo-metrics-")
+    os.environ[MULTIPROC_ENV] = made
+    return Path(made)
 
 
 def _client_host(host: str) -> str:
@@ -119,6 +157,7 @@ def run_demo(
     from rumbo.merchants.service import create_merchant, issue_key
     from rumbo.models import Merchant
 
+    console: dict[str, str] = {}
     if api_key is None:
         db = Database(get_settings())
         with db.session() as session:
@@ -134,6 +173,10 @@ def run_demo(
                 .where(Merchant.name == "Demo Store")
                 .values(accent_color="#0B6E4F", support_email="ajuda@demo-store.example")
             )
+            from rumbo.console.service import ensure_demo_staff
+
+            demo_id = session.scalar(select(Merchant.id).where(Merchant.name == "Demo Store"))
+            console = ensure_demo_staff(session, demo_id or 0, SystemClock().now())
         db.dispose()
     store = DemoStore(client, api_key, orders_per_minute=orders_per_minute)  # type: ignore[arg-type]
     store.seed_orders(24, datetime.now(UTC), time.monotonic())
@@ -141,6 +184,10 @@ def run_demo(
     typer.echo("Demo store is running.")
     typer.echo(f"  API key (new this run): {api_key}")
     typer.echo(f"  try: curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/orders")
+    if console:
+        typer.echo(f"  console: {url}/console  password (new this run): {console.pop('password')}")
+        for email, role in console.items():
+            typer.echo(f"    {role}: {email}")
     typer.echo("  tracking links:")
     for code in store.tracking_codes[:5]:
         typer.echo(f"    {url}/t/{code}   (API: {url}/api/v1/track/{code})")
@@ -301,36 +348,120 @@ def eta_rescore() -> None:
     typer.echo(json.dumps({"scored": summary.scored, "newly_at_risk": len(summary.newly_at_risk)}))
 
 
-prune_app = typer.Typer(help="Retention: delete old data.", no_args_is_help=True)
-app.add_typer(prune_app, name="prune")
+def _age(value: str | None) -> timedelta | None:
+    from rumbo.ops.retention import parse_age
 
-
-@prune_app.command("positions")
-def prune_positions(
-    older_than_days: Annotated[
-        int, typer.Option("--older-than-days", min=1, help="Keep this many days of tracks.")
-    ],
-) -> None:
-    """Delete courier-device track points recorded more than N days ago (latest kept)."""
-    from datetime import timedelta
-
-    from rumbo.db import Database
-    from rumbo.devices.service import prune_positions as prune
-    from rumbo.kit.clock import SystemClock
-
-    db = Database(get_settings())
-    with db.session() as session:
-        deleted = prune(session, SystemClock().now() - timedelta(days=older_than_days))
-    db.dispose()
-    typer.echo(json.dumps({"deleted": deleted}))
+    if value is None:
+        return None
+    try:
+        return parse_age(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
-def worker() -> None:
+def prune(
+    positions_older_than: Annotated[
+        str | None,
+        typer.Option(help="Delete courier track points older than this (30d, 12h, 2w)."),
+    ] = None,
+    payloads_older_than: Annotated[
+        str | None,
+        typer.Option(help="Blank the raw payload of events older than this; events stay."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
+) -> None:
+    """Retention: delete old device positions and blank old raw payloads (see
+    docs/operations.md). Prints what was (or, with --dry-run, would be) removed."""
+    from rumbo.db import Database
+    from rumbo.kit.clock import SystemClock
+    from rumbo.ops.retention import prune as apply
+
+    positions, payloads = _age(positions_older_than), _age(payloads_older_than)
+    if positions is None and payloads is None:
+        raise typer.BadParameter("say --positions-older-than and/or --payloads-older-than")
+    db = Database(get_settings())
+    try:
+        report = apply(
+            db,
+            SystemClock().now(),
+            positions_older_than=positions,
+            payloads_older_than=payloads,
+            dry_run=dry_run,
+        )
+    finally:
+        db.dispose()
+    typer.echo(json.dumps(vars(report), default=str))
+
+
+staff_app = typer.Typer(help="Console staff accounts.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("create")
+def staff_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="agent or admin.")] = "agent",
+    merchant: Annotated[
+        int | None, typer.Option(help="Merchant id; default: the only merchant there is.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Shown to colleagues.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a console account. The password is asked twice, or read from
+    RUMBO_STAFF_PASSWORD or (--password-stdin) standard input for scripts."""
+    import os
+    import sys
+
+    from rumbo.console.service import create_staff, only_merchant_id
+    from rumbo.db import Database
+    from rumbo.errors import RumboError
+    from rumbo.kit.clock import SystemClock
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif os.environ.get("RUMBO_STAFF_PASSWORD"):
+        password = os.environ["RUMBO_STAFF_PASSWORD"]
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = Database(get_settings())
+    try:
+        with db.session() as session:
+            merchant_id = merchant if merchant is not None else only_merchant_id(session)
+            if merchant_id is None:
+                raise RumboError("Say which merchant with --merchant ID.", 422, "merchant_required")
+            staff = create_staff(
+                session, merchant_id, email, role, password, SystemClock().now(), name=name
+            )
+            created = {"staff_id": staff.id, "email": staff.email, "role": staff.role}
+            created["merchant_id"] = merchant_id
+    except RumboError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(json.dumps(created))
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port.")
+    ] = None,
+) -> None:
     """Run the background services (notifications, device positions) until stopped."""
+    from rumbo.ops import logs
     from rumbo.worker import main
 
-    main(get_settings())
+    settings = get_settings()
+    logs.configure(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
+    main(settings)
 
 
 @app.command()
@@ -385,6 +516,53 @@ def _demo_history(count: int, seed: int) -> None:
         )
     db.dispose()
     typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
+
+
+@app.command()
+def report(
+    from_: Annotated[str, typer.Option("--from", help="First purchase day (YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", help="End of the range, exclusive (YYYY-MM-DD).")],
+    merchant: Annotated[
+        int | None, typer.Option(help="Merchant id (default: the only merchant).")
+    ] = None,
+    group_by: Annotated[
+        str, typer.Option(help="Table per carrier, lane, seller or (destination) state.")
+    ] = "carrier",
+    lang: Annotated[str, typer.Option(help="Language of the report: pt-BR, es or en.")] = "en",
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default: rumbo-report-FROM-to-LAST.html).")
+    ] = None,
+) -> None:
+    """Write the logistics report (figures, charts, bottlenecks) as one offline HTML file."""
+    from datetime import date
+
+    from rumbo.analytics.report import GROUPINGS, write_report
+    from rumbo.db import Database
+    from rumbo.errors import RumboError
+    from rumbo.kit.clock import SystemClock
+    from rumbo.web.i18n import LANGUAGES, normalize_language
+
+    if group_by not in GROUPINGS:
+        raise typer.BadParameter(f"one of {', '.join(GROUPINGS)}", param_hint="--group-by")
+    language = normalize_language(lang)
+    if language is None:
+        raise typer.BadParameter(f"one of {', '.join(LANGUAGES)}", param_hint="--lang")
+    try:
+        start, end = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--from/--to") from exc
+    db = Database(get_settings())
+    try:
+        path = write_report(
+            db, start, end, SystemClock().now(), merchant_id=merchant,
+            group_by=GROUPINGS[group_by], language=language, out=out,
+        )  # fmt: skip
+    except RumboError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"report written to {path.resolve()}")
 
 
 if __name__ == "__main__":

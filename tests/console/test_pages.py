@@ -355,9 +355,7 @@ def test_admins_see_support_figures_of_their_store_for_a_range(
     assert "Damaged" in html.text
     earlier = client.get("/console/analytics", params={"from": "2026-10-01", "to": "2026-11-01"})
     assert 'id="fig-inquiries">0<' in earlier.text
-    backwards = client.get(
-        "/console/analytics", params={"from": "2026-12-01", "to": "2026-11-01"}
-    )
+    backwards = client.get("/console/analytics", params={"from": "2026-12-01", "to": "2026-11-01"})
     assert backwards.status_code == 422
     assert client.get("/console/analytics", params={"from": "soon"}).status_code == 422
     assert client.get("/console/analytics", params={"from": "2020-01-01"}).status_code == 422

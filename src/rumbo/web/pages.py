@@ -285,7 +285,6 @@ async def theme(accent: str) -> Response:
     )
 
 
-
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, code: str | None = None, lang: str | None = None) -> Response:
     language = choose_language(lang, None, request.headers.get("accept-language"))
