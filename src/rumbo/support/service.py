@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeVar, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,12 +96,23 @@ class Exchange:
 # ---------------------------------------------------------------- lookups
 
 
+_Row = TypeVar("_Row", Order, StaffUser, Inquiry, Conversation)
+
+
+def _owned(
+    session: Session, model: type[_Row], row_id: int, merchant_id: int, what: str, code: str
+) -> _Row:
+    """The merchant's row of ``model``, or a 404 — also for another merchant's row, so
+    an id never tells whether it exists elsewhere."""
+    row = session.get(model, row_id)
+    if row is None or row.merchant_id != merchant_id:
+        raise NotFound(f"No {what} with this id.", code)
+    return row
+
+
 def order_of(session: Session, merchant_id: int, order_id: int) -> Order:
     """The merchant's order, or a 404 (also for another merchant's order)."""
-    order = session.get(Order, order_id)
-    if order is None or order.merchant_id != merchant_id:
-        raise NotFound("No order with this id.", "order_not_found")
-    return order
+    return _owned(session, Order, order_id, merchant_id, "order", "order_not_found")
 
 
 def find_order_by_reference(
@@ -146,10 +157,7 @@ def find_order_by_reference(
 
 def staff_of(session: Session, merchant_id: int, staff_id: int) -> StaffUser:
     """The merchant's staff member, or a 404."""
-    staff = session.get(StaffUser, staff_id)
-    if staff is None or staff.merchant_id != merchant_id:
-        raise NotFound("No staff member with this id.", "staff_not_found")
-    return staff
+    return _owned(session, StaffUser, staff_id, merchant_id, "staff member", "staff_not_found")
 
 
 def _assignable(session: Session, merchant_id: int, staff_id: int) -> StaffUser:
@@ -161,17 +169,19 @@ def _assignable(session: Session, merchant_id: int, staff_id: int) -> StaffUser:
 
 def get_inquiry(session: Session, merchant_id: int, inquiry_id: int) -> Inquiry:
     """The merchant's inquiry, or a 404."""
-    inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.merchant_id != merchant_id:
-        raise NotFound("No inquiry with this id.", "inquiry_not_found")
-    return inquiry
+    return _owned(session, Inquiry, inquiry_id, merchant_id, "inquiry", "inquiry_not_found")
 
 
 def get_conversation(session: Session, merchant_id: int, conversation_id: int) -> ConversationView:
     """The merchant's conversation with its turns and inquiry, or a 404."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.merchant_id != merchant_id:
-        raise NotFound("No conversation with this id.", "conversation_not_found")
+    conversation = _owned(
+        session,
+        Conversation,
+        conversation_id,
+        merchant_id,
+        "conversation",
+        "conversation_not_found",
+    )
     return _views(session, [conversation])[0]
 
 
