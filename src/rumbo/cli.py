@@ -180,10 +180,23 @@ def run_demo(
         db.dispose()
     store = DemoStore(client, api_key, orders_per_minute=orders_per_minute)  # type: ignore[arg-type]
     store.seed_orders(24, datetime.now(UTC), time.monotonic())
+    past = None
+    if console:  # this machine's database: give the store a year of history, once
+        from rumbo.demo.past import seed_past
+
+        settings = get_settings()
+        db = Database(settings)
+        past = seed_past(db, demo_id or 0, settings.models_dir, SystemClock().now())
+        db.dispose()
     typer.echo("")
     typer.echo("Demo store is running.")
     typer.echo(f"  API key (new this run): {api_key}")
     typer.echo(f"  try: curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/orders")
+    if past is not None:
+        typer.echo(
+            f"  history: {past.orders} past orders, model {past.model_version} "
+            f"({past.scored} open orders predicted)"
+        )
     if console:
         typer.echo(f"  console: {url}/console  password (new this run): {console.pop('password')}")
         for email, role in console.items():
