@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -28,11 +28,10 @@ from rumbo.analytics.service import GroupBy
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
+from rumbo.kit.ranges import DEFAULT_DAYS, date_range
 from rumbo.merchants.deps import MerchantDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
-
-MAX_RANGE_DAYS = 3 * 366
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def window(
         date | None,
         Query(
             alias="from",
-            description="First purchase day (default: 91 days before `to`).",
+            description=f"First purchase day (default: {DEFAULT_DAYS} days before `to`).",
             examples=["2025-01-01"],
         ),
     ] = None,
@@ -65,14 +64,7 @@ def window(
         Query(description="Split the figures by carrier, lane, seller or destination state."),
     ] = None,
 ) -> Window:
-    end = end or clock.now().date() + timedelta(days=1)
-    if start is None and end <= date.min + timedelta(days=91):
-        raise RumboError("'to' is before any purchase.", 422, "validation_error")
-    start = start or end - timedelta(days=91)
-    if start >= end:
-        raise RumboError("'from' must be before 'to'.", 422, "validation_error")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise RumboError("A range covers at most three years.", 422, "validation_error")
+    start, end = date_range(start, end, clock.now().date())
     return Window(start, end, group_by)
 
 

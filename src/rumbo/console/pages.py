@@ -27,6 +27,7 @@ from rumbo.console.service import SignedIn
 from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock, ClockDep
+from rumbo.kit.ranges import date_range
 from rumbo.models.staff import STAFF_ROLES
 from rumbo.models.support import INQUIRY_STATUSES, INQUIRY_TYPES
 from rumbo.orders.codes import format_code
@@ -565,7 +566,6 @@ def set_staff_active(
 # -- analytics (admins) -------------------------------------------------------------
 
 MAX_RANGE_DAYS = 366
-DEFAULT_RANGE_DAYS = 91
 
 
 @router.get("/analytics", response_class=HTMLResponse)
@@ -585,12 +585,7 @@ def analytics_page(
     carriers and lanes of the whole store, which is the operation's business, not the
     work of an agent answering one order."""
     now = clock.now()
-    end = end or now.date() + timedelta(days=1)
-    start = start or end - timedelta(days=min(DEFAULT_RANGE_DAYS, end.toordinal() - 1))
-    if start >= end:
-        raise RumboError("The range must start before it ends.", 422, "invalid_range")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise RumboError(f"A range covers at most {MAX_RANGE_DAYS} days.", 422, "invalid_range")
+    start, end = date_range(start, end, now.date(), max_days=MAX_RANGE_DAYS)
     report = build_report(
         session,
         staff.merchant_id,

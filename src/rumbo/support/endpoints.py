@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -10,6 +10,7 @@ from rumbo.db import SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from rumbo.kit.ranges import DEFAULT_DAYS, date_range
 from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import ConversationTurn, Inquiry
@@ -177,7 +178,10 @@ def reply(
     return turn_out(turn)
 
 
-From = Annotated[date | None, Query(alias="from", description="First day (default: 90 days ago).")]
+From = Annotated[
+    date | None,
+    Query(alias="from", description=f"First day (default: {DEFAULT_DAYS} days before `to`)."),
+]
 To = Annotated[
     date | None, Query(alias="to", description="Day after the last (default: tomorrow).")
 ]
@@ -197,12 +201,7 @@ def support_analytics(
     end: To = None,
 ) -> SupportAnalyticsOut:
     now = clock.now()
-    end = end or now.date() + timedelta(days=1)
-    start = start or end - timedelta(days=91)
-    if start >= end:
-        raise RumboError("'from' must be before 'to'.", 422, "validation_error")
-    if (end - start).days > 3 * 366:
-        raise RumboError("A range covers at most three years.", 422, "validation_error")
+    start, end = date_range(start, end, now.date())
     return SupportAnalyticsOut.model_validate(
         asdict(support_figures(session, merchant_id, start, end, now))
     )
