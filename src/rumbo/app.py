@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.db = db
     app.state.clock = clock = clock or SystemClock()
     app.state.key_cache = KeyCache()
-    app.state.writer = IngestWriter(db, clock)
+    app.state.writer = IngestWriter(db, clock, max_skew=settings.max_clock_skew)
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
     app.state.eta = EtaService(db, settings.models_dir)

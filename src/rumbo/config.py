@@ -6,6 +6,7 @@ Rumbo refuses to start with the development secret.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         "NORMAL",
         description="SQLite durability: NORMAL survives a process crash; FULL also a power cut.",
+    )
+    max_clock_skew_seconds: int = Field(
+        900,
+        ge=0,
+        le=86_400,
+        description="How far ahead of the server's clock an event or a device fix may be dated.",
     )
     mqtt_url: str | None = Field(
         None, description="mqtt://host:1883 of the device broker; unset: no MQTT subscriber."
@@ -94,6 +101,10 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("RUMBO_SECRET_KEY must be set to a secret value in production")
         return self
+
+    @property
+    def max_clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.max_clock_skew_seconds)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from rumbo.db import Database
 from tests.carriers.factories import order_status, order_with_parcel
 from tests.conftest import NOW, Tenant
 from tests.factories import order_body
+
+# The rows are dated up to a day after NOW; the import runs once they have happened.
+LATER = NOW + timedelta(days=2)
 
 HEADER = "event_id,source,external_id,tracking_code,carrier,tracking_number,status,occurred_at,city,state,country,description\n"  # noqa: E501
 
@@ -45,16 +49,19 @@ def test_warehouse_and_payment_rows_move_orders_and_bad_rows_are_reported_by_lin
         "bad-3,warehouse,NO-SUCH-ORDER,,,,preparing,2026-11-23T14:05:00-03:00,,,,\n"
         f"wms-1,warehouse,{paid['external_id']},,,,picking,2026-11-23T14:05:00-03:00,,,,again\n"
     )
-    summary = import_events(db, tenant.merchant_id, io.StringIO(csv), NOW)
-    assert (summary.imported, summary.duplicates) == (5, 1)
+    summary = import_events(db, tenant.merchant_id, io.StringIO(csv), LATER)
+    assert (summary.imported, summary.duplicates) == (5, 0)
     assert [(r.line, r.event_id) for r in summary.rejected] == [
         (7, "bad-1"),
         (8, "bad-2"),
         (9, "bad-3"),
+        (10, "wms-1"),  # the same id as line 3 with another place and text: a conflict
     ]
     assert "status" in summary.rejected[0].reason
     assert "occurred_at" in summary.rejected[1].reason
     assert summary.rejected[2].reason == "No order matches this event."
+    assert "conflict" not in summary.rejected[3].reason  # a readable sentence, not a code
+    assert "only an identical event is a duplicate" in summary.rejected[3].reason
     assert order_status(client, tenant, paid["id"]) == "shipped"
     assert order_status(client, tenant, refunded["id"]) == "cancelled"
     assert order_status(client, tenant, parcel["id"]) == "in_transit"
@@ -64,8 +71,8 @@ def test_warehouse_and_payment_rows_move_orders_and_bad_rows_are_reported_by_lin
     assert picking["raw"]["status"] == "picking"  # the warehouse's own word is kept
     assert picking["location"]["city"] == "Cajamar"
 
-    again = import_events(db, tenant.merchant_id, io.StringIO(csv), NOW)
-    assert (again.imported, again.duplicates, len(again.rejected)) == (0, 6, 3)
+    again = import_events(db, tenant.merchant_id, io.StringIO(csv), LATER)
+    assert (again.imported, again.duplicates, len(again.rejected)) == (0, 5, 4)
     assert order_status(client, tenant, paid["id"]) == "shipped"
 
 
@@ -80,7 +87,7 @@ def test_a_large_file_streams_in_batches(client: TestClient, tenant: Tenant, db:
         db,
         tenant.merchant_id,
         io.StringIO(HEADER + "".join(rows)),
-        NOW,
+        LATER,
         on_batch=lambda s: batches.append(s.imported),
     )
     assert summary.imported == len(rows)

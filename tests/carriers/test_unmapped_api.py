@@ -27,7 +27,7 @@ def deliver(client: TestClient, path: str, body: bytes) -> dict[str, Any]:
 UNKNOWN = {
     "code": "ZZ77",
     "description": "Disponible para recoger en punto Pickup",
-    "occurred_at": "2026-11-25T11:00:00+01:00",
+    "occurred_at": "2026-11-23T11:00:00+01:00",
 }
 
 
@@ -36,7 +36,7 @@ def test_an_unknown_code_is_shown_then_mapped_with_one_call_and_moves_the_order(
 ) -> None:
     order = order_with_parcel(client, tenant, "seur", "ES-PICK-1")
     path = webhook_path(connect(client, tenant, "seur"))
-    transit = {"code": "LC014", "occurred_at": "2026-11-24T09:00:00+01:00"}
+    transit = {"code": "LC014", "occurred_at": "2026-11-23T09:00:00+01:00"}
     deliver(client, path, relay("ES-PICK-1", transit, UNKNOWN))
     before = order_status(client, tenant, order["id"])
     assert before != "available_for_pickup"  # informational: does not move the status

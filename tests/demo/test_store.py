@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from rumbo.demo.store import DemoStore, plan_order
-from tests.conftest import Tenant
+from tests.conftest import NOW, Tenant
 
 
 def test_plans_are_backdated_so_nothing_happens_in_the_future() -> None:
@@ -40,7 +40,7 @@ def test_the_demo_store_feeds_the_api_and_orders_progress(
     client: TestClient, tenant: Tenant
 ) -> None:
     store = DemoStore(client, tenant.api_key, seed=3, orders_per_minute=0)
-    store.seed_orders(12, datetime.now(UTC), real_now=0.0)
+    store.seed_orders(12, NOW, real_now=0.0)
     store.tick(real_now=10**9)  # everything due
     assert store.sent_events > 40
     orders = client.get("/api/v1/orders", params={"limit": 50}, headers=tenant.headers).json()[

@@ -166,6 +166,27 @@ def test_bad_input_is_a_400(client: TestClient, tenant: Tenant) -> None:
     assert body["error"]["code"] == "invalid_position"
 
 
+@pytest.mark.parametrize("stamp", ["0", "-1", "-1700000000", "1970-01-01T00:00:00Z", "1989-12-31"])
+def test_a_fix_without_a_real_time_is_refused_and_not_stored(
+    client: TestClient, tenant: Tenant, db: Database, stamp: str
+) -> None:
+    register(client, tenant, "courier-1970")
+    query = urlencode({"id": "courier-1970", "lat": "-23.5", "lon": "-46.6", "timestamp": stamp})
+    response = client.get(f"/osmand?{query}")
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_position"
+    assert "1990" in response.json()["error"]["message"]
+    body = {
+        "device_id": "courier-1970",
+        "location": {
+            "timestamp": "1970-01-01T00:00:00Z",
+            "coords": {"latitude": 1, "longitude": 2},
+        },
+    }
+    assert post_json(client, json.dumps(body).encode()).status_code == 400
+    assert track(db, "courier-1970") == []
+
+
 def test_the_plain_route_is_documented_with_traccars_parameters(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths["/osmand"]) == {"get", "post"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -45,8 +46,9 @@ def test_a_duplicate_changes_nothing(client: TestClient, tenant: Tenant, db: Dat
     second = post(client, tenant, event)
     assert second.status_code == 200
     assert second.json()["results"][0] == first | {"outcome": "duplicate"}
-    later = event | {"status": "delivered", "occurred_at": "2026-11-22T10:00:00-03:00"}
-    assert post(client, tenant, later).json()["results"][0]["outcome"] == "duplicate"
+    # The same instant in another offset, and a different raw payload: still the same event.
+    same = event | {"occurred_at": "2026-11-21T12:00:00Z", "raw": {"retry": 2}}
+    assert post(client, tenant, same).json()["results"][0]["outcome"] == "duplicate"
     with db.session(write=False) as session:
         assert (
             session.scalar(
@@ -58,6 +60,111 @@ def test_a_duplicate_changes_nothing(client: TestClient, tenant: Tenant, db: Dat
         client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers).json()["status"]
         == "shipped"
     )
+
+
+def test_a_reused_event_id_with_other_content_is_a_conflict_and_changes_nothing(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    order = new_order(client, tenant)
+    event = event_body(order, status="shipped")
+    stored = post(client, tenant, event).json()["results"][0]
+    changed = {
+        "status": {"status": "delivered"},
+        "occurred_at": {"occurred_at": "2026-11-22T10:00:00-03:00"},
+        "description": {"description": "Objeto entregue"},
+        "city": {"location": {"city": "Recife", "state": "PE", "country": "BR"}},
+    }
+    for field, change in changed.items():
+        response = post(client, tenant, event | change)
+        assert response.status_code == 409, response.text
+        error = response.json()["error"]
+        assert error["code"] == "conflict"
+        assert field in error["details"]["differs_in"]
+        assert error["details"]["id"] == stored["id"]
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 2  # placed + shipped
+    got = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers).json()
+    assert got["status"] == "shipped"
+
+
+def test_an_event_id_reused_for_another_order_is_refused_not_dropped(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    # A CSV import and the REST API both used "pay-1".
+    a, b = new_order(client, tenant), new_order(client, tenant)
+    first = event_body(a, event_id="pay-1", source="payment", status="payment_confirmed")
+    assert post(client, tenant, first).status_code == 201
+    again = event_body(b, event_id="pay-1", source="payment", status="payment_confirmed")
+    response = post(client, tenant, again)
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["differs_in"] == ["order"]
+    # In a batch, the same answer per item, beside the items that are fine.
+    batch = post(client, tenant, [again, event_body(b, status="shipped", source="warehouse")])
+    assert [r["outcome"] for r in batch.json()["results"]] == ["rejected", "accepted"]
+    assert batch.json()["results"][0]["error"]["code"] == "conflict"
+    with db.session(write=False) as session:
+        owner = session.scalar(select(Event.order_id).where(Event.event_id == "pay-1"))
+    assert owner == a["id"]
+
+
+def test_two_copies_of_an_event_id_that_disagree_inside_one_batch(
+    client: TestClient, tenant: Tenant
+) -> None:
+    order = new_order(client, tenant)
+    one = event_body(order, event_id="twin", status="shipped")
+    other = one | {"status": "delivered"}
+    results = post(client, tenant, [one, one, other]).json()["results"]
+    assert [r["outcome"] for r in results] == ["accepted", "duplicate", "rejected"]
+    assert results[2]["error"]["code"] == "conflict"
+
+
+def test_a_conflict_naming_a_new_parcel_registers_no_parcel(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    a, b = new_order(client, tenant), new_order(client, tenant)
+    assert post(client, tenant, event_body(a, event_id="scan-1")).status_code == 201
+    clash = event_body(b, event_id="scan-1", carrier="seur", tracking_number="NEW1")
+    assert post(client, tenant, clash).status_code == 409
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Shipment)) == 0
+
+
+def test_an_event_from_the_future_is_refused_and_cannot_freeze_the_order(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    order = new_order(client, tenant)
+    typo = event_body(order, status="in_transit", occurred_at="2030-01-01T10:00:00-03:00")
+    response = post(client, tenant, typo)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "occurred_in_future"
+    assert "2026-11-23T12:15:00+00:00" in error["message"]  # names the limit: now + 15 min
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 1  # "placed" only
+    real = event_body(order, status="shipped", occurred_at="2026-11-23T08:00:00-03:00")
+    assert post(client, tenant, real).status_code == 201
+    got = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers).json()
+    assert got["status"] == "shipped"
+
+
+def test_the_clock_skew_tolerance_is_the_limit_per_item(client: TestClient, tenant: Tenant) -> None:
+    order = new_order(client, tenant)
+    within = event_body(order, occurred_at="2026-11-23T12:14:59Z")  # NOW + 14:59
+    beyond = event_body(order, occurred_at="2026-11-23T12:15:01Z")
+    results = post(client, tenant, [within, beyond]).json()["results"]
+    assert [r["outcome"] for r in results] == ["accepted", "rejected"]
+    assert results[1]["error"]["code"] == "occurred_in_future"
+    assert results[1]["error"]["details"]["beyond_by_seconds"] == 1
+
+
+def test_the_clock_skew_tolerance_is_a_setting(settings: Any, clock: Any, tenant: Tenant) -> None:
+    from rumbo.app import create_app
+
+    strict = settings.model_copy(update={"max_clock_skew_seconds": 0})
+    with TestClient(create_app(strict, clock=clock)) as strict_client:
+        order = new_order(strict_client, tenant)
+        late = event_body(order, occurred_at="2026-11-23T12:00:01Z")
+        assert post(strict_client, tenant, late).status_code == 422
 
 
 def test_batch_reports_each_item_and_keeps_the_good_ones(
@@ -187,6 +294,7 @@ def test_a_recycled_carrier_number_does_not_merge_two_parcels(
     )
     clock.advance(timedelta(days=200))
     new = new_order(client, tenant)
+    clock.advance(timedelta(days=2))
     client.post(
         f"/api/v1/orders/{new['id']}/shipments",
         json={"carrier": "seur", "tracking_number": "R1"},
@@ -310,3 +418,66 @@ def _status_rows(session: Any, order_id: int) -> tuple[Any, ...]:
         .order_by(Shipment.id)
     ).all()
     return (tuple(order), tuple(tuple(s) for s in shipments))
+
+
+STORE_STAGES = {"pending", "payment_confirmed", "preparing"}
+SOURCES_FOR = {
+    "payment_confirmed": "payment",
+    "preparing": "warehouse",
+    "shipped": "warehouse",
+    "in_transit": "carrier",
+    "out_for_delivery": "carrier",
+    "delivery_failed": "carrier",
+    "exception": "carrier",
+    "delivered": "device",
+}
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(sorted(SOURCES_FOR)),
+            # Clocks that disagree: up to four days either side of each other.
+            st.integers(0, 96 * 60),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_over_http_the_status_never_returns_to_the_store_once_the_carrier_has_it(
+    client: TestClient, tenant: Tenant, events: list[tuple[str, int]], seed: int
+) -> None:
+    rnd = random.Random(seed)
+    orders = [new_order(client, tenant), new_order(client, tenant)]
+    bodies = [
+        [
+            event_body(
+                order,
+                event_id=f"{order['external_id']}-{n}",
+                source=SOURCES_FOR[status],
+                status=status,
+                occurred_at=(NOW - timedelta(minutes=minutes)).isoformat(),
+            )
+            for n, (status, minutes) in enumerate(events)
+        ]
+        for order in orders
+    ]
+    post(client, tenant, bodies[0])  # all at once: the reference
+    arrival = bodies[1] + rnd.sample(bodies[1], k=len(bodies[1]) // 2)
+    rnd.shuffle(arrival)
+    left_the_store = False
+    for body in arrival:  # one at a time, repeats included
+        post(client, tenant, body)
+        status = client.get(f"/api/v1/orders/{orders[1]['id']}", headers=tenant.headers).json()[
+            "status"
+        ]
+        if status not in STORE_STAGES:
+            left_the_store = True
+        assert not (left_the_store and status in STORE_STAGES), status
+    final = [client.get(f"/api/v1/orders/{o['id']}", headers=tenant.headers).json() for o in orders]
+    assert final[0]["status"] == final[1]["status"]
+    assert final[0]["status_at"] == final[1]["status_at"]

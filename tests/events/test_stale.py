@@ -138,24 +138,40 @@ def _order(
     return response.json()
 
 
-def _events(
-    client: TestClient, tenant: Tenant, order: Any, parcel: str, steps: list[tuple[datetime, str]]
-) -> None:
-    body = [
-        {
-            "event_id": f"{parcel}-{i}",
-            "source": "carrier",
-            "tracking_code": order["tracking_code"],
-            "carrier": "correios",
-            "tracking_number": parcel,
-            "status": status,
-            "occurred_at": at.isoformat(),
-        }
-        for i, (at, status) in enumerate(steps)
-    ]
-    response = client.post("/api/v1/events", json=body, headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    assert response.json()["accepted"] == len(steps)
+Story = tuple[Any, str, list[tuple[datetime, str]]]
+
+
+def _parcel(client: TestClient, tenant: Tenant, order: Any, prefix: str) -> str:
+    """Register a parcel now (by the test's clock): the carrier's events come later."""
+    number = f"{prefix}{next(_numbers):06d}BR"
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/shipments",
+        json={"carrier": "correios", "tracking_number": number},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    return number
+
+
+def _events(client: TestClient, tenant: Tenant, stories: list[Story]) -> None:
+    """Post the carriers' events once the clock has caught up with them (events dated
+    after the server's clock are refused)."""
+    for order, parcel, steps in stories:
+        body = [
+            {
+                "event_id": f"{parcel}-{i}",
+                "source": "carrier",
+                "tracking_code": order["tracking_code"],
+                "carrier": "correios",
+                "tracking_number": parcel,
+                "status": status,
+                "occurred_at": at.isoformat(),
+            }
+            for i, (at, status) in enumerate(steps)
+        ]
+        response = client.post("/api/v1/events", json=body, headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["accepted"] == len(steps)
 
 
 def _delivered(
@@ -165,25 +181,18 @@ def _delivered(
     destination: str,
     gap: timedelta,
     start: datetime,
-) -> None:
+) -> Story:
     order = _order(client, tenant, origin, destination, start - gap)
     steps = [(start, "shipped"), (start + gap, "in_transit"), (start + 2 * gap, "in_transit")]
     steps.append((start + 3 * gap, "delivered"))
-    _events(client, tenant, order, f"HIST{next(_numbers):06d}BR", steps)
+    return order, _parcel(client, tenant, order, "HIST"), steps
 
 
 def _open(
     client: TestClient, tenant: Tenant, origin: str, destination: str, last: datetime, status: str
-) -> int:
+) -> Story:
     order = _order(client, tenant, origin, destination, last - 3 * DAY)
-    _events(
-        client,
-        tenant,
-        order,
-        f"OPEN{next(_numbers):06d}BR",
-        [(last - DAY, "shipped"), (last, status)],
-    )
-    return int(order["id"])
+    return order, _parcel(client, tenant, order, "OPEN"), [(last - DAY, "shipped"), (last, status)]
 
 
 def _store_with_history(
@@ -191,11 +200,14 @@ def _store_with_history(
 ) -> dict[str, int]:
     """SP>RJ parcels usually hear news daily, SP>AM ones every four days (too few to
     count on their own: their carrier's figure applies); then the open parcels."""
-    clock.advance(-20 * DAY)  # parcels are registered well before now
-    for k in range(10):
+    clock.advance(-50 * DAY)  # parcels are registered well before now
+    history = [
         _delivered(client, tenant, "SP", "RJ", DAY, NOW - 40 * DAY + k * timedelta(hours=3))
-    for k in range(4):
+        for k in range(10)
+    ] + [
         _delivered(client, tenant, "SP", "AM", 4 * DAY, NOW - 40 * DAY + k * timedelta(hours=3))
+        for k in range(4)
+    ]
     opened = {
         "rj_silent_2d": _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit"),
         "rj_silent_12h": _open(client, tenant, "SP", "RJ", NOW - timedelta(hours=12), "in_transit"),
@@ -203,9 +215,10 @@ def _store_with_history(
         "am_silent_2d": _open(client, tenant, "SP", "AM", NOW - 2 * DAY, "in_transit"),
         "am_silent_5d": _open(client, tenant, "SP", "AM", NOW - 5 * DAY, "in_transit"),
     }
-    clock.advance(20 * DAY)
+    clock.advance(50 * DAY)
+    _events(client, tenant, history + list(opened.values()))
     assert refresh_all(db, NOW) == 1
-    return opened
+    return {name: int(order["id"]) for name, (order, _, _) in opened.items()}
 
 
 def _shipment(client: TestClient, tenant: Tenant, order_id: int) -> Any:
@@ -296,9 +309,13 @@ def test_without_history_the_default_gap_applies(
     client: TestClient, tenant: Tenant, clock: FixedClock, db: Database
 ) -> None:
     clock.advance(-10 * DAY)
-    quiet = _open(client, tenant, "SP", "RJ", NOW - 4 * DAY, "in_transit")
-    fresh = _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit")
+    stories = [
+        _open(client, tenant, "SP", "RJ", NOW - 4 * DAY, "in_transit"),
+        _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit"),
+    ]
     clock.advance(10 * DAY)
+    _events(client, tenant, stories)
+    quiet, fresh = (int(order["id"]) for order, _, _ in stories)
     assert _shipment(client, tenant, quiet)["stale"] is True
     assert _shipment(client, tenant, fresh)["usual_gap_hours"] == DEFAULT_GAP.total_seconds() / 3600
     assert _shipment(client, tenant, fresh)["stale"] is False

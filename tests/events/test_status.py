@@ -58,6 +58,68 @@ def test_exception_then_recovery_moves_on() -> None:
     )
 
 
+def test_a_late_payment_never_pulls_a_shipped_parcel_back() -> None:
+    # A card captured at dispatch, a boleto confirmed late: 11:00 after shipped at 10:00.
+    shipped = key(Status.SHIPPED, 10)
+    paid = key(Status.PAYMENT_CONFIRMED, 11, source="payment")
+    assert status_of(shipped, paid) is Status.SHIPPED
+    assert status_of(paid, shipped) is Status.SHIPPED
+
+
+def test_no_store_stage_outranks_any_carrier_stage_whatever_the_times() -> None:
+    for store in (Status.PENDING, Status.PAYMENT_CONFIRMED, Status.PREPARING):
+        for carrier in (
+            Status.SHIPPED,
+            Status.IN_TRANSIT,
+            Status.EXCEPTION,
+            Status.OUT_FOR_DELIVERY,
+            Status.DELIVERY_FAILED,
+            Status.AVAILABLE_FOR_PICKUP,
+        ):
+            assert status_of(key(carrier, 0), key(store, 500, source="store")) is carrier
+
+
+def test_the_carrier_phase_keeps_its_real_back_and_forth() -> None:
+    journey = [
+        key(Status.SHIPPED, 1),
+        key(Status.IN_TRANSIT, 2),
+        key(Status.OUT_FOR_DELIVERY, 3),
+        key(Status.DELIVERY_FAILED, 4),
+        key(Status.IN_TRANSIT, 5),
+        key(Status.OUT_FOR_DELIVERY, 6),
+    ]
+    seen = [status_of(*journey[: n + 1]) for n in range(len(journey))]
+    assert seen == [
+        Status.SHIPPED,
+        Status.IN_TRANSIT,
+        Status.OUT_FOR_DELIVERY,
+        Status.DELIVERY_FAILED,
+        Status.IN_TRANSIT,
+        Status.OUT_FOR_DELIVERY,
+    ]
+
+
+def test_the_store_phase_only_moves_forward() -> None:
+    picking = key(Status.PREPARING, 2, source="warehouse")
+    captured = key(Status.PAYMENT_CONFIRMED, 3, source="payment")
+    assert status_of(picking, captured) is Status.PREPARING
+
+
+def test_the_placed_record_never_outranks_a_real_event() -> None:
+    # An order registered after its first events: "placed" is stamped on receipt.
+    placed = key(Status.PENDING, 48, source="rumbo", event_id="order-placed:1")
+    assert status_of(placed, key(Status.PAYMENT_CONFIRMED, 1, source="payment")) is (
+        Status.PAYMENT_CONFIRMED
+    )
+    assert status_of(placed, key(Status.IN_TRANSIT, 1)) is Status.IN_TRANSIT
+
+
+def test_a_cancel_still_ends_the_journey_in_any_phase() -> None:
+    assert status_of(key(Status.IN_TRANSIT, 5), key(Status.CANCELLED, 1, "store")) is (
+        Status.CANCELLED
+    )
+
+
 def test_identical_times_and_ranks_break_ties_deterministically() -> None:
     a = key(Status.IN_TRANSIT, 2, source="carrier", event_id="a")
     b = key(Status.IN_TRANSIT, 2, source="warehouse", event_id="b")
@@ -143,6 +205,37 @@ def test_order_status_ignores_arrival_order(order_events, shipment_events, rnd) 
     expected = derive_order_status(latest(order_events), [latest(e) for e in shipment_events])
     got = derive_order_status(fold(order_events), [fold(e) for e in shipment_events])
     assert got == expected
+
+
+STORE_STAGES = (Status.PENDING, Status.PAYMENT_CONFIRMED, Status.PREPARING)
+skewed = st.builds(
+    lambda s, minutes, src, n: StatusKey.of(s, T0 + timedelta(minutes=minutes), src, f"{src}-{n}"),
+    statuses,
+    # Clocks that disagree by days, in both directions.
+    st.integers(-5 * 24 * 60, 5 * 24 * 60),
+    st.sampled_from(["store", "payment", "warehouse", "carrier", "device", "rumbo"]),
+    st.integers(0, 50),
+)
+
+
+@given(st.lists(skewed, min_size=1, max_size=25), st.randoms())
+def test_once_with_the_carrier_the_status_never_returns_to_a_store_stage(
+    events: list[StatusKey], rnd
+) -> None:  # type: ignore[no-untyped-def]
+    # Feed the events one at a time in a random order, with repeats, folding each into
+    # the running maximum as ingestion does.
+    arrival = events + rnd.sample(events, k=len(events) // 3)
+    rnd.shuffle(arrival)
+    running: StatusKey | None = None
+    left_the_store = False
+    for event in arrival:
+        running = latest([running, event])
+        assert running is not None
+        if running.status not in STORE_STAGES:
+            left_the_store = True
+        elif left_the_store:
+            raise AssertionError(f"back to {running.status} after the carrier phase")
+    assert running == latest(events)
 
 
 @given(st.lists(keys, min_size=1, max_size=10), keys)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
@@ -150,3 +151,89 @@ def test_every_operation_answers_as_documented(case: Any, seeded: Seeded) -> Non
     if aim >= 2 and case.headers is not None and "X-Tracking-Token" in case.headers:
         headers["X-Tracking-Token"] = seeded.track_tokens[aim % len(seeded.track_tokens)]
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+# -- integers out of range ----------------------------------------------------------------
+
+OUT_OF_RANGE = (2**63, -(2**63) - 1, 10**30)
+
+
+def _integer_fields(node: Any, components: dict[str, Any], seen: frozenset[str]) -> list[Any]:
+    """Every integer schema reachable from ``node`` (through $ref, properties, items…)."""
+    if isinstance(node, list):
+        return [found for item in node for found in _integer_fields(item, components, seen)]
+    if not isinstance(node, dict):
+        return []
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else _integer_fields(components[name], components, seen | {name})
+    found = [node] if node.get("type") == "integer" else []
+    for key in ("properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties"):
+        value = node.get(key)
+        if isinstance(value, dict) and key == "properties":
+            value = list(value.values())
+        found += _integer_fields(value, components, seen)
+    return found
+
+
+def test_every_integer_the_api_accepts_is_bounded(seeded: Seeded) -> None:
+    """Both databases store signed 64-bit integers: an unbounded integer in a path, query
+    or body would reach the driver and fail there (a 500) instead of being a 422."""
+    spec = seeded.app.openapi()
+    components = spec["components"]["schemas"]
+    unbounded = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            sources = [p.get("schema", {}) for p in operation.get("parameters", [])]
+            body = operation.get("requestBody", {}).get("content", {})
+            sources += [content.get("schema", {}) for content in body.values()]
+            for field in _integer_fields(sources, components, frozenset()):
+                if "maximum" not in field and "exclusiveMaximum" not in field:
+                    unbounded.append(f"{method.upper()} {path}")
+    assert unbounded == []
+
+
+def test_out_of_range_integers_are_a_4xx_everywhere(seeded: Seeded) -> None:
+    """Every integer path or query parameter, and every integer field of every example
+    body, given 2^63, -2^63-1 and 10^30: a 4xx JSON error, never a 500."""
+    client = TestClient(seeded.app, raise_server_exceptions=False)
+    headers = {"Authorization": f"Bearer {seeded.api_key}"}
+    spec = seeded.app.openapi()
+    components = spec["components"]["schemas"]
+    tried = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            real = {name: values[0] for name, values in seeded.real_values().items()}
+            params = operation.get("parameters", [])
+            filled = {p["name"]: real.get(p["name"], "1") for p in params if p["in"] == "path"}
+            for param in params:
+                if param.get("schema", {}).get("type") != "integer":
+                    continue
+                for value in OUT_OF_RANGE:
+                    values = filled | {param["name"]: str(value)}
+                    url = path.format(**values) if param["in"] == "path" else path.format(**filled)
+                    query = {param["name"]: str(value)} if param["in"] == "query" else {}
+                    response = client.request(method, url, params=query, headers=headers)
+                    assert 400 <= response.status_code < 500, (method, url, query, response.text)
+                    tried += 1
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            name = schema.get("$ref", "").rsplit("/", 1)[-1]
+            model = components.get(name, {})
+            for example in model.get("examples", []):
+                if not isinstance(example, dict):
+                    continue
+                for field, spec_field in model.get("properties", {}).items():
+                    if not _integer_fields(spec_field, components, frozenset()):
+                        continue
+                    for value in OUT_OF_RANGE:
+                        response = client.request(
+                            method,
+                            path.format(**filled),
+                            json=example | {field: value},
+                            headers=headers,
+                        )
+                        assert 400 <= response.status_code < 500, (method, path, field, value)
+                        assert response.json()["error"]["code"], response.text
+                        tried += 1
+    assert tried > 30

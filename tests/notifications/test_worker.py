@@ -94,6 +94,7 @@ def test_exactly_one_email_per_status_reaches_a_real_smtp_server(
         json={"rules": [{"kind": "returned", "channels": ["email"]}]},
         headers=tenant.headers,
     )
+    clock.advance(timedelta(hours=3))  # the return is scanned later that day
     push(client, tenant, order, "returned", at(200))
     assert summary(db)[-1] == ("returned", "email", "suppressed", "opted_out")
 

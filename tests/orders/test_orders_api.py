@@ -187,9 +187,37 @@ def test_split_fulfilment_tracks_each_parcel(client: TestClient, tenant: Tenant)
         "carrier": "correios",
         "tracking_number": "PN000000002BR",
         "status": "delivered",
-        "occurred_at": "2026-11-23T10:00:00-03:00",
+        "occurred_at": "2026-11-23T08:00:00-03:00",
     }
     client.post("/api/v1/events", json=last, headers=tenant.headers)
     got = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers).json()
     assert got["status"] == "delivered"
     assert got["status_detail"]["partially_delivered"] is False
+
+
+def test_an_order_placed_in_the_future_is_refused(client: TestClient, tenant: Tenant) -> None:
+    body = order_body(placed_at="2030-01-01T10:00:00-03:00")
+    response = client.post("/api/v1/orders", json=body, headers=tenant.headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "occurred_in_future"
+    listed = client.get("/api/v1/orders", headers=tenant.headers).json()
+    assert listed["items"] == []
+
+
+def test_an_order_registered_after_its_first_events_still_moves_with_them(
+    client: TestClient, tenant: Tenant
+) -> None:
+    # A late order sync: no placed_at, so "placed" is stamped now, after the payment.
+    body = order_body()
+    del body["placed_at"]
+    order = client.post("/api/v1/orders", json=body, headers=tenant.headers).json()
+    paid = {
+        "event_id": "pay-late-sync",
+        "source": "payment",
+        "external_id": order["external_id"],
+        "status": "payment_confirmed",
+        "occurred_at": "2026-11-22T10:00:00-03:00",
+    }
+    assert client.post("/api/v1/events", json=paid, headers=tenant.headers).status_code == 201
+    got = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers).json()
+    assert got["status"] == "payment_confirmed"

@@ -57,7 +57,7 @@ def test_the_prediction_is_shown_while_the_order_travels(
 
     client.post(
         "/api/v1/events",
-        json=event_body(order, status="delivered", occurred_at="2026-11-24T10:00:00-03:00"),
+        json=event_body(order, status="delivered", occurred_at="2026-11-23T08:00:00-03:00"),
         headers=tenant.headers,
     )
     assert client.get(f"/api/v1/track/{code}").json()["prediction"] is None

@@ -269,6 +269,40 @@ def _where_is_order(r: Reply) -> None:
     _exception(r)
 
 
+def _out_for_delivery(r: Reply) -> None:
+    """Out for delivery means today, on the shopper's clock, with the courier's window
+    when the route gives one."""
+    _ = r.tr.gettext
+    facts = r.facts
+    went_out = facts.status_changed_at
+    tz = facts.destination_timezone
+    if (
+        went_out is not None
+        and facts.as_of is not None
+        and formatting.local(went_out, tz).date() != formatting.local(facts.as_of, tz).date()
+    ):
+        on, _at = r.moment(went_out)
+        r.say(
+            _("It went out for delivery on {day} and should reach you soon."),
+            "status",
+            "status_changed_at",
+            day=on,
+        )
+        return
+    r.say(_("It is out for delivery with the courier: it should reach you today."), "status")
+    window = facts.arrival_window
+    if window is not None:
+        _day, start = r.moment(window.start)
+        _day, end = r.moment(window.end)
+        r.say(
+            _("The courier expects to reach you between {start} and {end}."),
+            "arrival_window.start",
+            "arrival_window.end",
+            start=start,
+            end=end,
+        )
+
+
 def _delivery_date(r: Reply) -> None:
     status = r.facts.status
     if status is Status.DELIVERED:
@@ -277,6 +311,9 @@ def _delivery_date(r: Reply) -> None:
     elif status in (Status.CANCELLED, Status.RETURNED):
         _status(r)
         r.say(r.tr.gettext("So there is no delivery date for it."))
+    elif status is Status.OUT_FOR_DELIVERY:
+        _out_for_delivery(r)
+        _shipments(r)
     else:
         _prediction(r)
         _shipments(r)

@@ -43,7 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rumbo.assistant import formatting
@@ -56,109 +56,203 @@ from rumbo.assistant.classifier import (
 )
 from rumbo.assistant.compose import compose
 from rumbo.assistant.dataset import Example, in_scope, load_bitext, load_examples, out_of_scope
-from rumbo.assistant.facts import (
-    Answer,
-    DeliveryPrediction,
-    LastEvent,
-    OrderFacts,
-    ShipmentFacts,
-    SupportContact,
-)
+from rumbo.assistant.facts import Answer, ArrivalWindow, OrderFacts
 from rumbo.assistant.intents import KNOWN_INTENTS, Intent
+from rumbo.assistant.orders import order_facts
 from rumbo.assistant.service import CONFIDENCE_THRESHOLD
 from rumbo.events.status import Status
+from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.web.i18n import LANGUAGES, babel_locale
 
 CHOSEN = "LR 0.6 + rules 0.4"
 
 # -- synthetic orders for the wrong-facts check ----------------------------------------------
 
-_SUPPORT = SupportContact(
-    email="ajuda@loja.example", phone="+55 11 4000-1234", url="https://loja.example/ajuda"
-)
+_SUPPORT = {
+    "support_email": "ajuda@loja.example",
+    "support_phone": "+55 11 4000-1234",
+    "support_url": "https://loja.example/ajuda",
+}
+
+
+def _scenario(
+    *,
+    status: Status,
+    status_at: datetime,
+    destination: dict[str, str],
+    locale: str,
+    events: tuple[tuple[str | None, str | None, str | None, datetime, Status | None], ...] = (),
+    parcels: tuple[tuple[str | None, str | None], ...] = (),
+    promised: date | None = None,
+    eta: tuple[date, date, date] | None = None,
+    risk: str | None = None,
+    shipments_total: int = 1,
+    delivered: int = 0,
+    name: str | None = None,
+    support: bool = False,
+    as_of: datetime | None = None,
+    window: ArrivalWindow | None = None,
+) -> OrderFacts:
+    """A synthetic order turned into facts by the production builder (``order_facts``):
+    the time zone, the timeline and the prediction are derived as they are for a real
+    order. ``events``: (description, city, state, occurred_at, status)."""
+
+    def noon(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+    order = Order(
+        status=status.value,
+        status_at=status_at,
+        destination=destination,
+        customer_locale=locale,
+        customer_name=name,
+        promised_delivery_date=promised,
+        eta_estimated=noon(eta[0]) if eta else None,
+        eta_earliest=noon(eta[1]) if eta else None,
+        eta_latest=noon(eta[2]) if eta else None,
+        risk=risk,
+        shipments_total=shipments_total,
+        shipments_delivered=delivered,
+    )
+    merchant = Merchant(**(_SUPPORT if support else {}))
+    shipments = [Shipment(carrier=c, tracking_number=n) for c, n in parcels]
+    timeline = [
+        Event(
+            source="carrier",
+            event_id=f"e{n}",
+            description=text,
+            city=city,
+            state=state,
+            occurred_at=at,
+            status=st.value if st else None,
+        )
+        for n, (text, city, state, at, st) in enumerate(events)
+    ]
+    return order_facts(order, merchant, shipments, timeline, now=as_of, arrival_window=window)
+
+
+_OUT_AT = datetime(2026, 11, 24, 11, 12, tzinfo=UTC)  # 08:12 in Campinas, 07:12 in Manaus
 
 SCENARIOS: dict[str, OrderFacts] = {
-    "delivered": OrderFacts(
+    "delivered": _scenario(
         status=Status.DELIVERED,
-        status_changed_at=datetime(2026, 11, 18, 17, 42, tzinfo=UTC),
-        last_event=LastEvent(
-            "Objeto entregue ao destinatário",
-            "Campinas",
-            "SP",
-            datetime(2026, 11, 18, 17, 42, tzinfo=UTC),
+        status_at=datetime(2026, 11, 18, 17, 42, tzinfo=UTC),
+        destination={"line1": "Rua das Flores 12", "city": "Campinas", "country": "BR"},
+        events=(
+            (
+                "Objeto entregue ao destinatário",
+                "Campinas",
+                "SP",
+                datetime(2026, 11, 18, 17, 42, tzinfo=UTC),
+                Status.DELIVERED,
+            ),
         ),
-        promised_delivery_date=date(2026, 11, 20),
+        parcels=(("Correios", "QB123456789BR"),),
+        promised=date(2026, 11, 20),
         risk="on_track",
-        shipments=(ShipmentFacts("Correios", "QB123456789BR"),),
-        shipments_count=1,
-        delivered_count=1,
-        destination_timezone="America/Sao_Paulo",
-        customer_locale="pt-BR",
-        support=_SUPPORT,
-        customer_first_name="Mariana",
-        destination_address="Rua das Flores 12, Campinas",
+        delivered=1,
+        locale="pt-BR",
+        support=True,
+        name="Mariana Souza",
     ),
-    "in_transit_with_prediction": OrderFacts(
+    "in_transit_with_prediction": _scenario(
         status=Status.IN_TRANSIT,
-        status_changed_at=datetime(2026, 11, 21, 9, 5, tzinfo=UTC),
-        last_event=LastEvent(
-            "En tránsito hacia la delegación de destino",
-            "Zaragoza",
-            None,
-            datetime(2026, 11, 22, 6, 30, tzinfo=UTC),
+        status_at=datetime(2026, 11, 21, 9, 5, tzinfo=UTC),
+        destination={"line1": "Calle Mayor 5, 3B", "city": "Madrid", "country": "ES"},
+        events=(
+            (
+                "En tránsito hacia la delegación de destino",
+                "Zaragoza",
+                None,
+                datetime(2026, 11, 22, 6, 30, tzinfo=UTC),
+                None,
+            ),
         ),
-        promised_delivery_date=date(2026, 11, 27),
-        prediction=DeliveryPrediction(date(2026, 11, 25), date(2026, 11, 24), date(2026, 11, 26)),
+        parcels=(("SEUR", "ES0099887766"),),
+        promised=date(2026, 11, 27),
+        eta=(date(2026, 11, 25), date(2026, 11, 24), date(2026, 11, 26)),
         risk="at_risk",
-        shipments=(ShipmentFacts("SEUR", "ES0099887766"),),
-        shipments_count=1,
-        destination_timezone="Europe/Madrid",
-        customer_locale="es",
-        customer_first_name="Lucía",
-        destination_address="Calle Mayor 5, 3B, Madrid",
+        locale="es",
+        name="Lucía Pérez",
     ),
-    "failed_attempt": OrderFacts(
+    "failed_attempt": _scenario(
         status=Status.DELIVERY_FAILED,
-        status_changed_at=datetime(2026, 11, 22, 15, 10, tzinfo=UTC),
-        last_event=LastEvent(
-            "Delivery attempted - recipient not available",
-            "Austin",
-            "TX",
-            datetime(2026, 11, 22, 15, 10, tzinfo=UTC),
+        status_at=datetime(2026, 11, 22, 15, 10, tzinfo=UTC),
+        destination={"line1": "742 Evergreen Terrace", "city": "Austin", "country": "US"},
+        events=(
+            (
+                "Recipient not available",
+                "Austin",
+                "TX",
+                datetime(2026, 11, 22, 15, 10, tzinfo=UTC),
+                Status.DELIVERY_FAILED,
+            ),
         ),
-        promised_delivery_date=date(2026, 11, 22),
+        parcels=(("UPS", "1Z999AA10123456784"),),
+        promised=date(2026, 11, 22),
         risk="late",
-        shipments=(ShipmentFacts("UPS", "1Z999AA10123456784"),),
-        exception_description="Recipient not available",
-        shipments_count=1,
-        destination_timezone="America/Chicago",
-        customer_locale="en",
-        support=_SUPPORT,
-        customer_first_name="John",
-        destination_address="742 Evergreen Terrace, Austin",
+        locale="en",
+        support=True,
+        name="John Smith",
     ),
-    "no_carrier_yet": OrderFacts(
+    "no_carrier_yet": _scenario(
         status=Status.PREPARING,
-        status_changed_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
-        shipments_count=1,
-        destination_timezone="America/Argentina/Buenos_Aires",
-        customer_locale="es",
+        status_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+        destination={"city": "Buenos Aires", "country": "AR"},
+        parcels=((None, None),),
+        locale="es",
     ),
-    "split_shipment": OrderFacts(
+    "split_shipment": _scenario(
         status=Status.IN_TRANSIT,
-        status_changed_at=datetime(2026, 11, 19, 12, 0, tzinfo=UTC),
-        last_event=LastEvent(
-            "Objeto em trânsito", None, None, datetime(2026, 11, 20, 22, 15, tzinfo=UTC)
+        status_at=datetime(2026, 11, 19, 12, 0, tzinfo=UTC),
+        destination={"line1": "Av. Boa Viagem 100", "city": "Recife", "country": "BR"},
+        events=(
+            ("Objeto em trânsito", None, None, datetime(2026, 11, 20, 22, 15, tzinfo=UTC), None),
         ),
-        promised_delivery_date=date(2026, 11, 29),
-        shipments=(ShipmentFacts("Correios", "QB555666777BR"), ShipmentFacts("Jadlog", None)),
-        shipments_count=2,
-        delivered_count=1,
-        destination_timezone="America/Recife",
-        customer_locale="pt-BR",
-        support=_SUPPORT,
-        customer_first_name="Paulo",
-        destination_address="Av. Boa Viagem 100, Recife",
+        parcels=(("Correios", "QB555666777BR"), ("Jadlog", None)),
+        promised=date(2026, 11, 29),
+        shipments_total=2,
+        delivered=1,
+        locale="pt-BR",
+        support=True,
+        name="Paulo Lima",
+    ),
+    "out_for_delivery_with_window": _scenario(
+        status=Status.OUT_FOR_DELIVERY,
+        status_at=_OUT_AT,
+        destination={
+            "line1": "Rua Barão de Jaguara 900",
+            "city": "Campinas",
+            "state": "SP",
+            "country": "BR",
+        },
+        events=(("Objeto saiu para entrega", "Campinas", "SP", _OUT_AT, Status.OUT_FOR_DELIVERY),),
+        parcels=(("Correios", "QB987654321BR"),),
+        eta=(date(2026, 11, 24), date(2026, 11, 24), date(2026, 11, 25)),
+        locale="pt-BR",
+        name="Ana Costa",
+        as_of=_OUT_AT + timedelta(hours=2),
+        window=ArrivalWindow(
+            datetime(2026, 11, 24, 17, 20, tzinfo=UTC), datetime(2026, 11, 24, 17, 50, tzinfo=UTC)
+        ),
+    ),
+    "out_for_delivery_late_evening_manaus": _scenario(
+        status=Status.OUT_FOR_DELIVERY,
+        # 21:40 in Manaus is 01:40 UTC the next day: the day must stay Manaus's.
+        status_at=datetime(2026, 11, 25, 1, 40, tzinfo=UTC),
+        destination={"city": "Manaus", "state": "AM", "country": "BR"},
+        events=(
+            (
+                "Objeto saiu para entrega",
+                "Manaus",
+                "AM",
+                datetime(2026, 11, 25, 1, 40, tzinfo=UTC),
+                Status.OUT_FOR_DELIVERY,
+            ),
+        ),
+        parcels=(("Correios", "QB111222333BR"),),
+        locale="pt-BR",
+        as_of=datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
     ),
 }
 
@@ -211,6 +305,8 @@ def _date_strings(facts: OrderFacts, lang: str) -> list[str]:
         ]
     out = [formatting.day(d, lang) for d in days]
     moments = [facts.status_changed_at, facts.last_event.occurred_at if facts.last_event else None]
+    if facts.arrival_window:
+        moments += [facts.arrival_window.start, facts.arrival_window.end]
     for m in moments:
         if m is not None:
             out += [formatting.moment_day(m, lang, tz), formatting.moment_time(m, lang, tz)]
@@ -264,6 +360,8 @@ def _present_facts(facts: OrderFacts) -> set[str]:
             for k, v in (("estimated", p.estimated), ("earliest", p.earliest), ("latest", p.latest))
             if v
         }
+    if facts.arrival_window:
+        present |= {"arrival_window.start", "arrival_window.end"}
     if any(s.carrier for s in facts.shipments):
         present.add("shipments.carrier")
     if any(s.tracking_number for s in facts.shipments):

@@ -32,6 +32,14 @@ class DeliveryPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class ArrivalWindow:
+    """When the courier expects to reach the door today (timezone-aware instants)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ShipmentFacts:
     carrier: str | None = None
     tracking_number: str | None = None
@@ -62,6 +70,8 @@ class OrderFacts:
     # Personal data: only ever stated when the visitor is verified.
     customer_first_name: str | None = None
     destination_address: str | None = None
+    as_of: datetime | None = None  # when these facts were read: "today" is that day, there
+    arrival_window: ArrivalWindow | None = None  # the courier's, while out for delivery
 
 
 # Names used in Answer.facts_used: one per OrderFacts field or nested field stated.

@@ -4,15 +4,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from rumbo.kit.schemas import Language, StrictModel
+from rumbo.kit.schemas import Language, RowId, StrictModel
 
 
 class AskRequest(StrictModel):
     question: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
     lang: Language | None = Field(None, description="Reply language; default: the question's.")
-    conversation_id: int | None = Field(
+    conversation_id: RowId | None = Field(
         None,
-        gt=0,
         description="Continue the conversation an earlier answer about this order returned.",
     )
 

@@ -48,7 +48,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,7 +58,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import RumboError
 from rumbo.events.schemas import EventIn
-from rumbo.events.service import NormalizedEvent, ingest, normalize_event
+from rumbo.events.service import MAX_CLOCK_SKEW, NormalizedEvent, ingest, normalize_event
 from rumbo.events.status import Status
 from rumbo.kit.clock import Clock, SystemClock
 from rumbo.models import Merchant
@@ -157,6 +157,7 @@ def import_events(
     now: datetime,
     *,
     on_batch: Callable[[ImportSummary], None] | None = None,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
 ) -> ImportSummary:
     """Store every valid row of ``stream`` for the merchant, 500 per transaction."""
     with db.session(write=False) as session:
@@ -168,7 +169,7 @@ def import_events(
     def store() -> None:
         if batch:
             with db.session() as session:
-                outcome = ingest(session, merchant_id, batch, now)
+                outcome = ingest(session, merchant_id, batch, now, max_skew=max_skew)
             for result in outcome.results:
                 if result.outcome == "accepted":
                     summary.imported += 1
@@ -217,7 +218,12 @@ def import_file(settings: Settings, path: str, merchant_id: int, clock: Clock | 
                     progress.update(task, completed=handle.tell())
 
                 summary = import_events(
-                    db, merchant_id, text, (clock or SystemClock()).now(), on_batch=advance
+                    db,
+                    merchant_id,
+                    text,
+                    (clock or SystemClock()).now(),
+                    on_batch=advance,
+                    max_skew=settings.max_clock_skew,
                 )
                 progress.update(task, completed=size)
     except (OSError, UnicodeDecodeError, csv.Error, RumboError) as exc:

@@ -28,6 +28,7 @@ from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock, ClockDep
 from rumbo.kit.ranges import date_range
+from rumbo.kit.schemas import RowId
 from rumbo.models.staff import STAFF_ROLES
 from rumbo.models.support import INQUIRY_STATUSES, INQUIRY_TYPES
 from rumbo.orders.codes import format_code
@@ -371,19 +372,19 @@ def search(
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, order_id: int, staff: StaffDep, session: SessionDep) -> Response:
+def order_page(request: Request, order_id: RowId, staff: StaffDep, session: SessionDep) -> Response:
     picture = queries.order_picture(session, staff.merchant_id, order_id)
     return render(request, "order.html", {"p": picture, "o": picture.order}, staff)
 
 
 @router.post("/orders/{order_id}/notes")
 def add_note(
-    order_id: int,
+    order_id: RowId,
     staff: FormStaffDep,
     session: SessionDep,
     clock: ClockDep,
     text: Annotated[str, Form(max_length=5000)] = "",
-    inquiry_id: Annotated[int | None, Form()] = None,
+    inquiry_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     support.add_note(
         session,
@@ -401,7 +402,7 @@ def add_note(
 
 @router.post("/orders/{order_id}/inquiries")
 def open_inquiry(
-    order_id: int,
+    order_id: RowId,
     staff: FormStaffDep,
     session: SessionDep,
     clock: ClockDep,
@@ -460,7 +461,7 @@ def inquiry_queue(
 
 @router.get("/inquiries/{inquiry_id}", response_class=HTMLResponse)
 def inquiry_page(
-    request: Request, inquiry_id: int, staff: StaffDep, session: SessionDep
+    request: Request, inquiry_id: RowId, staff: StaffDep, session: SessionDep
 ) -> Response:
     picture = queries.inquiry_picture(session, staff.merchant_id, inquiry_id)
     return render(request, "inquiry.html", {"p": picture, "i": picture.inquiry}, staff)
@@ -468,7 +469,7 @@ def inquiry_page(
 
 @router.post("/inquiries/{inquiry_id}/reply")
 def reply(
-    inquiry_id: int,
+    inquiry_id: RowId,
     staff: FormStaffDep,
     session: SessionDep,
     clock: ClockDep,
@@ -486,7 +487,7 @@ def reply(
 
 @router.post("/inquiries/{inquiry_id}/assign")
 def assign(
-    inquiry_id: int,
+    inquiry_id: RowId,
     staff: FormStaffDep,
     session: SessionDep,
     clock: ClockDep,
@@ -509,7 +510,7 @@ def assign(
 
 @router.post("/inquiries/{inquiry_id}/status")
 def change_status(
-    inquiry_id: int,
+    inquiry_id: RowId,
     staff: FormStaffDep,
     session: SessionDep,
     clock: ClockDep,
@@ -554,7 +555,7 @@ def add_staff(
 
 @router.post("/staff/{staff_id}/active")
 def set_staff_active(
-    staff_id: int,
+    staff_id: RowId,
     staff: FormAdminDep,
     session: SessionDep,
     active: Annotated[bool, Form()],

@@ -19,6 +19,9 @@ EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 KNOT_KMH = 1.852
 MPS_KMH = 3.6
 _EPOCH_SECONDS_LIMIT = 2**31 - 1  # Traccar: below this a timestamp is seconds, else ms
+# No real fix is older than this: 0, a negative number or a 1970 date is a client that has
+# no time (the same lower bound as events' occurred_at).
+EARLIEST_FIX = datetime(1990, 1, 1, tzinfo=UTC)
 _MAX_DEVICE_ID = 128
 _DEVICE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
@@ -83,9 +86,18 @@ def epoch(value: float, what: str = "timestamp") -> datetime:
     """Unix seconds or milliseconds (Traccar's rule: below 2^31-1 means seconds)."""
     seconds = value if abs(value) < _EPOCH_SECONDS_LIMIT else value / 1000
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        return _plausible(datetime.fromtimestamp(seconds, UTC), what)
     except (OverflowError, OSError, ValueError):
         raise PositionError(f"{what} out of range") from None
+
+
+def _plausible(moment: datetime, what: str) -> datetime:
+    if moment < EARLIEST_FIX:
+        raise PositionError(
+            f"{what} {moment.isoformat()} is before {EARLIEST_FIX.year}: the device has no"
+            " real time for this fix"
+        )
+    return moment
 
 
 def iso_time(value: str, what: str = "timestamp") -> datetime:
@@ -97,9 +109,10 @@ def iso_time(value: str, what: str = "timestamp") -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
     except (OverflowError, ValueError):
         raise PositionError(f"{what} out of range") from None
+    return _plausible(moment, what)
 
 
 def timestamp(value: object, what: str = "timestamp") -> datetime:

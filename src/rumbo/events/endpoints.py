@@ -70,7 +70,12 @@ def parse_items(
     return valid, rejected, is_list
 
 
-_STATUS_FOR = {"unknown_order": 404, "unknown_shipment": 404, "invalid_tracking_code": 404}
+_STATUS_FOR = {
+    "unknown_order": 404,
+    "unknown_shipment": 404,
+    "invalid_tracking_code": 404,
+    "conflict": 409,
+}
 
 
 @router.post(
@@ -84,6 +89,10 @@ _STATUS_FOR = {"unknown_order": 404, "unknown_shipment": 404, "invalid_tracking_
         201: {"description": "A single event, accepted.", "model": IngestResponse},
         200: {"description": "A batch (per-item outcomes), or a single event already stored."},
         404: {"description": "A single event for an unknown order or shipment."},
+        409: {
+            "description": "A single event whose source and event_id were stored before"
+            " with another order, parcel or content."
+        },
         413: {"description": "More than 1,000 events in one batch."},
         422: {
             "description": "A single invalid event, or a batch in which every item was rejected."
@@ -91,9 +100,16 @@ _STATUS_FOR = {"unknown_order": 404, "unknown_shipment": 404, "invalid_tracking_
     },
 )
 async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONResponse:
-    """Store events idempotently. Each item's outcome is `accepted`, `duplicate` (the
-    same `source` + `event_id` was stored before — it changes nothing) or `rejected`
-    with a reason; a bad item never sinks the rest of the batch."""
+    """Store events idempotently. Each item's outcome is `accepted`, `duplicate` or
+    `rejected` with a reason; a bad item never sinks the rest of the batch.
+
+    An event is identified by `source` + `event_id`. Sent again with the same order (or
+    parcel), `status`, `occurred_at` (the same instant, in any offset), `description`
+    and `location`, it is a `duplicate` and changes nothing; the same key with anything
+    of those different is rejected as `conflict` (409 for a single event) and the stored
+    event stays as it was. `raw` is not compared. An event dated more than
+    `RUMBO_MAX_CLOCK_SKEW_SECONDS` (15 minutes by default) after the server's clock is
+    rejected as `occurred_in_future` and nothing of it is stored."""
     body = await request.body()
     try:
         payload = orjson.loads(body)

@@ -40,6 +40,12 @@ from rumbo.web import live
 
 # A carrier may scan a parcel a little before the store registers the shipment.
 SHIPMENT_GRACE = timedelta(days=3)
+# How far ahead of the server's clock an event may be dated (``RUMBO_MAX_CLOCK_SKEW_SECONDS``).
+# Servers kept by NTP agree within a second, but carriers' hand-held scanners and
+# couriers' phones upload with their own clocks, minutes off; beyond that, a future date
+# is a mistake (a mistyped year, local time sent as UTC) that would otherwise hold the
+# status until the date passes.
+MAX_CLOCK_SKEW = timedelta(minutes=15)
 _CHUNK = 500
 
 
@@ -110,12 +116,75 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + _CHUNK]
 
 
-def _reject(index: int, event: NormalizedEvent, code: str, message: str) -> EventResult:
+def _reject(
+    index: int, event: NormalizedEvent, code: str, message: str, details: Any = None
+) -> EventResult:
     return EventResult(
         index=index,
         event_id=event.event_id,
         outcome="rejected",
-        error=ItemError(code=code, message=message),
+        error=ItemError(code=code, message=message, details=details),
+    )
+
+
+def _in_the_future(index: int, event: NormalizedEvent, limit: datetime) -> EventResult:
+    seconds = int((event.occurred_at - limit).total_seconds())
+    return _reject(
+        index,
+        event,
+        "occurred_in_future",
+        f"occurred_at {event.occurred_at.isoformat()} is ahead of the server's clock by more"
+        f" than the tolerance; events dated after {limit.isoformat()} are refused.",
+        {"latest_accepted": limit.isoformat(), "beyond_by_seconds": seconds},
+    )
+
+
+# What makes two events with the same (source, event_id) the same event: what it applies
+# to and what it says. The raw payload is not compared: a retry may wrap the same event
+# in an envelope with its own delivery time.
+_CONTENT = (
+    "status",
+    "occurred_at",
+    "code",
+    "description",
+    "city",
+    "state",
+    "country",
+    "lat",
+    "lon",
+)
+
+
+def _content(event: NormalizedEvent | Any) -> tuple[Any, ...]:
+    values = [getattr(event, name) for name in _CONTENT]
+    status = values[0]
+    values[0] = status.value if isinstance(status, Status) else status
+    return tuple(values)
+
+
+def _differences(
+    event: NormalizedEvent, order_id: int, shipment_id: int | None, stored: Any
+) -> list[str]:
+    fields = [
+        name
+        for name, mine, theirs in zip(_CONTENT, _content(event), _content(stored), strict=True)
+        if mine != theirs
+    ]
+    if stored.order_id != order_id:
+        fields.insert(0, "order")
+    elif stored.shipment_id != shipment_id:
+        fields.insert(0, "shipment")
+    return fields
+
+
+def _conflict(index: int, event: NormalizedEvent, stored_id: int, fields: list[str]) -> EventResult:
+    return _reject(
+        index,
+        event,
+        "conflict",
+        f"Event {event.source}:{event.event_id} was stored before with a different"
+        f" {', '.join(fields)}; only an identical event is a duplicate.",
+        {"id": stored_id, "differs_in": fields},
     )
 
 
@@ -356,28 +425,53 @@ def ingest(
     merchant_id: int,
     events: Sequence[tuple[int, NormalizedEvent]],
     now: datetime,
+    *,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
 ) -> IngestOutcome:
     """Store ``events`` (each with its index in the request) for one merchant.
 
-    Every item gets a result: accepted, duplicate (same source and event id as one
-    already stored — it changes nothing) or rejected with a reason. Only flushes;
-    the caller owns the transaction.
+    Every item gets a result: accepted, duplicate (an identical event with the same
+    source and event id was stored before — it changes nothing) or rejected with a
+    reason: among them ``conflict`` (the same source and event id with another order
+    or content) and ``occurred_in_future`` (dated more than ``max_skew`` after
+    ``now``). Only flushes; the caller owns the transaction.
     """
     conn = session.connection()
     outcome = IngestOutcome()
     results: dict[int, EventResult] = {}
-    targets = _Targets(conn, merchant_id, [event for _, event in events])
+    limit = now + max_skew
+    timely: list[tuple[int, NormalizedEvent]] = []
+    for index, event in events:
+        if event.occurred_at > limit:
+            results[index] = _in_the_future(index, event, limit)
+        else:
+            timely.append((index, event))
+    targets = _Targets(conn, merchant_id, [event for _, event in timely])
 
     # 1. Resolve each event's order (and shipment); duplicates inside the batch.
     seen: dict[tuple[str, str], int] = {}
+    first_copy: dict[tuple[str, str], NormalizedEvent] = {}
     repeats: dict[int, int] = {}
     resolved: list[tuple[int, NormalizedEvent, int, int | None]] = []
     new_shipments: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for index, event in events:
+    for index, event in timely:
         ident = (event.source, event.event_id)
-        if ident in seen:
-            repeats[index] = seen[ident]
-            continue
+        if ident in first_copy:
+            first = first_copy[ident]
+            if _content(first) != _content(event) or _addressee(first) != _addressee(event):
+                results[index] = _reject(
+                    index,
+                    event,
+                    "conflict",
+                    f"Event {event.source}:{event.event_id} appears twice in this request"
+                    " with different content; only an identical event is a duplicate.",
+                )
+                continue
+            if ident in seen:
+                repeats[index] = seen[ident]
+                continue
+            # The first copy was rejected: this one is judged the same way below.
+        first_copy[ident] = event
         target = targets.order_of(event)
         if isinstance(target, CodeError):
             results[index] = _reject(index, event, "invalid_tracking_code", str(target))
@@ -411,7 +505,29 @@ def ingest(
     # 2. The state of the orders touched (locked by the lookup on PostgreSQL).
     orders = targets.state(sorted({order_id for _, _, order_id, _ in resolved}))
 
-    # 3. Parcels first seen in this batch.
+    # 3. Parcels first seen in this batch (not for an event already stored under its id
+    # for another order: that one is a conflict and must write nothing).
+    if new_shipments:
+        naming = {index for indexes in new_shipments.values() for index in indexes}
+        taken = _stored(
+            conn,
+            merchant_id,
+            [(e.source, e.event_id) for i, e, _, _ in resolved if i in naming],
+        )
+        if taken:
+            keep: list[tuple[int, NormalizedEvent, int, int | None]] = []
+            for index, event, order_id, shipment_id in resolved:
+                stored = taken.get((event.source, event.event_id))
+                if stored is not None and index in naming:
+                    fields = _differences(event, order_id, shipment_id, stored) or ["shipment"]
+                    results[index] = _conflict(index, event, stored.id, fields)
+                else:
+                    keep.append((index, event, order_id, shipment_id))
+            resolved = keep
+            for ident_key in list(new_shipments):
+                new_shipments[ident_key] = [i for i in new_shipments[ident_key] if i not in results]
+                if not new_shipments[ident_key]:
+                    del new_shipments[ident_key]
     if new_shipments:
         insert_rows = [
             {
@@ -465,18 +581,16 @@ def ingest(
         }
         for _, event, order_id, shipment_id in resolved
     ]
-    inserted = _insert_events(conn, rows)
-    repeated = [
-        (e.source, e.event_id) for _, e, _, _ in resolved if (e.source, e.event_id) not in inserted
-    ]
-    existing: dict[tuple[str, str], tuple[int, int]] = {}
-    for chunk in _chunks(repeated):
-        for stored in conn.execute(
-            select(Event.id, Event.order_id, Event.source, Event.event_id).where(
-                Event.merchant_id == merchant_id, tuple_(Event.source, Event.event_id).in_(chunk)
-            )
-        ):
-            existing[(stored.source, stored.event_id)] = (stored.id, stored.order_id)
+    inserted = _insert_events(conn, rows) if rows else {}
+    existing = _stored(
+        conn,
+        merchant_id,
+        [
+            (e.source, e.event_id)
+            for _, e, _, _ in resolved
+            if (e.source, e.event_id) not in inserted
+        ],
+    )
 
     order_keys: dict[int, list[StatusKey]] = defaultdict(list)
     shipment_keys: dict[int, list[StatusKey]] = defaultdict(list)
@@ -497,13 +611,17 @@ def ingest(
                 key = StatusKey.of(event.status, event.occurred_at, event.source, event.event_id)
                 (shipment_keys[shipment_id] if shipment_id else order_keys[order_id]).append(key)
         else:
-            event_pk, stored_order = existing.get(ident, (None, None))
+            stored = existing[ident]
+            fields = _differences(event, order_id, shipment_id, stored)
+            if fields:
+                results[index] = _conflict(index, event, stored.id, fields)
+                continue
             results[index] = EventResult(
                 index=index,
                 event_id=event.event_id,
                 outcome="duplicate",
-                id=event_pk,
-                order_id=stored_order,
+                id=stored.id,
+                order_id=stored.order_id,
             )
 
     # 5. Fold the new keys into the stored maxima and re-derive what changed.
@@ -521,6 +639,33 @@ def ingest(
         )
         react(session, merchant_id, touched, outcome.changes, now)
     return _finish(outcome, events, results, repeats)
+
+
+def _addressee(event: NormalizedEvent) -> tuple[str | None, ...]:
+    return (event.tracking_code, event.external_id, event.carrier, event.tracking_number)
+
+
+def _stored(
+    conn: Connection, merchant_id: int, idents: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """The stored events among ``idents`` (source, event_id), with what a repeat is
+    compared on."""
+    found: dict[tuple[str, str], Any] = {}
+    for chunk in _chunks(idents):
+        for stored in conn.execute(
+            select(
+                Event.id,
+                Event.order_id,
+                Event.shipment_id,
+                Event.source,
+                Event.event_id,
+                *(getattr(Event, name) for name in _CONTENT),
+            ).where(
+                Event.merchant_id == merchant_id, tuple_(Event.source, Event.event_id).in_(chunk)
+            )
+        ):
+            found[(stored.source, stored.event_id)] = stored
+    return found
 
 
 def react(
@@ -548,6 +693,9 @@ def _finish(
     """Results in request order; a repeat inside the batch points at its first copy."""
     for index, first in repeats.items():
         original = results[first]
+        if original.outcome == "rejected":  # e.g. the first copy turned out a conflict
+            results[index] = original.model_copy(update={"index": index})
+            continue
         results[index] = EventResult(
             index=index,
             event_id=original.event_id,

@@ -3,18 +3,33 @@
 Events arrive late, twice and out of order, from systems that disagree. The status
 shown must be a function of the *set* of events received, never of their arrival
 order. Rumbo gets that by giving every event a :class:`StatusKey` — a total order —
-and defining the status as the status of the greatest key:
+and defining the status as the status of the greatest key. Keys compare by:
 
 1. **Tier.** ``returned`` (tier 2) beats ``delivered`` and ``cancelled`` (tier 1),
    which beat every other status (tier 0). So a terminal state is only left by an
    explicit later terminal event of a higher or equal tier: a carrier's
    ``in_transit`` scan dated after the courier's proof of delivery stays in the
    timeline but does not move the status; ``returned`` after ``delivered`` does.
-2. **Time.** Within a tier, the later ``occurred_at`` wins — a late-arriving event
-   with an earlier time never downgrades the status.
-3. **Rank.** Among equal times, the further milestone wins (``RANK`` below).
+2. **Phase.** Inside tier 0 the journey has two phases: the *store's* (``pending``,
+   ``payment_confirmed``, ``preparing``) and the *carrier's* (``shipped`` and
+   everything after it, exceptions included). Any carrier-phase event outranks
+   every store-phase event, whatever their times: once a carrier has the parcel, a
+   boleto confirmed late or a card captured at dispatch (``payment_confirmed`` at
+   11:00 after ``shipped`` at 10:00) stays in the timeline but cannot pull the
+   status back to a store stage.
+3. **Inside a phase.** The store's phase only moves forward: the further milestone
+   wins (``preparing`` beats a later ``payment_confirmed``, and the order's own
+   "placed" record — ``pending``, stamped when the order reached Rumbo — never
+   outranks a real event, however late the order was registered); time breaks
+   ties. The carrier's phase follows time, because its back-and-forth is real
+   (``out_for_delivery`` → ``delivery_failed`` → ``in_transit`` →
+   ``out_for_delivery``): the later ``occurred_at`` wins and, at equal times, the
+   further milestone (``RANK`` below).
 4. **Tie-break.** Equal in all of the above: the greater ``source:event_id``
    string wins, so even identical twins from two sources give one answer.
+
+Events dated in the future (beyond the clock-skew tolerance) never get a key:
+ingestion refuses them, so a mistyped year cannot freeze an order.
 
 Because the status is a maximum, adding an event is O(1) (compare with the stored
 maximum), a duplicate changes nothing, and any permutation of the same events
@@ -84,12 +99,19 @@ RANK: dict[Status, int] = {
 
 TIER: dict[Status, int] = {Status.RETURNED: 2, Status.DELIVERED: 1, Status.CANCELLED: 1}
 
+# The store's side of the journey; everything else in tier 0 is the carrier's.
+STORE_PHASE: frozenset[Status] = frozenset(
+    {Status.PENDING, Status.PAYMENT_CONFIRMED, Status.PREPARING}
+)
+
 
 @dataclass(frozen=True, order=True, slots=True)
 class StatusKey:
     """The precedence of one event; the status is the status of the greatest key."""
 
     tier: int
+    phase: int  # 0 the store's, 1 the carrier's (and every terminal state)
+    progress: int  # the milestone's rank in the store's phase (forward only), else 0
     occurred_at: datetime
     rank: int
     tiebreak: str
@@ -97,7 +119,16 @@ class StatusKey:
 
     @classmethod
     def of(cls, status: Status, occurred_at: datetime, source: str, event_id: str) -> StatusKey:
-        return cls(TIER.get(status, 0), occurred_at, RANK[status], f"{source}:{event_id}", status)
+        store = status in STORE_PHASE
+        return cls(
+            TIER.get(status, 0),
+            0 if store else 1,
+            RANK[status] if store else 0,
+            occurred_at,
+            RANK[status],
+            f"{source}:{event_id}",
+            status,
+        )
 
 
 def latest(keys: Iterable[StatusKey | None]) -> StatusKey | None:

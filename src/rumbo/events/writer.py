@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from rumbo.db import Database
-from rumbo.events.service import IngestOutcome, NormalizedEvent, ingest
+from rumbo.events.service import MAX_CLOCK_SKEW, IngestOutcome, NormalizedEvent, ingest
 from rumbo.kit.batching import BatchWriter
 from rumbo.kit.clock import Clock
 from rumbo.ops.metrics import EVENTS
@@ -31,10 +32,17 @@ class IngestJob:
 class IngestWriter:
     """Stores submitted events on one thread, many requests per transaction."""
 
-    def __init__(self, db: Database, clock: Clock, *, max_events: int = 5000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        max_events: int = 5000,
+        max_skew: timedelta = MAX_CLOCK_SKEW,
+    ) -> None:
         self._writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(
             db,
-            lambda session, jobs: _ingest_together(session, jobs, clock),
+            lambda session, jobs: _ingest_together(session, jobs, clock, max_skew),
             size=lambda job: len(job.events),
             max_items=max_events,
             name="rumbo-writer",
@@ -64,7 +72,7 @@ def _count(outcomes: Sequence[IngestOutcome]) -> None:
 
 
 def _ingest_together(
-    session: Session, jobs: Sequence[IngestJob], clock: Clock
+    session: Session, jobs: Sequence[IngestJob], clock: Clock, max_skew: timedelta
 ) -> list[IngestOutcome]:
     """One ingest call per merchant over all its waiting jobs; outcomes split back per job."""
     now = clock.now()
@@ -79,7 +87,7 @@ def _ingest_together(
             for index, event in jobs[position].events:
                 owners.append((position, index))
                 combined.append((len(combined), event))
-        merged = ingest(session, merchant_id, combined, now)
+        merged = ingest(session, merchant_id, combined, now, max_skew=max_skew)
         split: dict[int, IngestOutcome] = {p: IngestOutcome() for p in positions}
         for result in merged.results:
             position, index = owners[result.index]

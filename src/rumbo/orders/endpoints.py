@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
             "model": OrderOut,
         },
         409: {"description": "This external_id exists with different content."},
+        422: {"description": "An invalid body, or a placed_at in the future."},
     },
     summary="Create an order (idempotent on external_id)",
 )
@@ -42,7 +43,9 @@ def create_order(
     settings: SettingsDep,
 ) -> OrderOut:
     now = clock.now()
-    order, created = service.create_order(session, merchant_id, body, now)
+    order, created = service.create_order(
+        session, merchant_id, body, now, max_skew=settings.max_clock_skew
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     shipments = service.shipments_of(session, [order.id])[order.id]

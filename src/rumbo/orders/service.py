@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -13,8 +13,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rumbo.errors import Conflict, NotFound
-from rumbo.events.service import NormalizedEvent, ingest, rederive
+from rumbo.errors import Conflict, NotFound, RumboError
+from rumbo.events.service import MAX_CLOCK_SKEW, NormalizedEvent, ingest, rederive
 from rumbo.events.stale import ShipmentNews, shipment_news, stale_order_ids
 from rumbo.events.status import Status
 from rumbo.kit.pagination import decode_cursor, encode_cursor
@@ -45,17 +45,33 @@ def tracking_url(base_url: str, code: str) -> str:
 
 
 def create_order(
-    session: Session, merchant_id: int, data: OrderCreate, now: datetime
+    session: Session,
+    merchant_id: int,
+    data: OrderCreate,
+    now: datetime,
+    *,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
 ) -> tuple[Order, bool]:
     """The order for ``data.external_id``, created if new: ``(order, created)``.
 
     The same body again returns the existing order; a different body under the
-    same external id is a 409, so a retried request can never fork an order.
+    same external id is a 409, so a retried request can never fork an order. A
+    ``placed_at`` further ahead of ``now`` than ``max_skew`` is refused (422), as any
+    event dated in the future is.
     """
     digest = _request_hash(data)
     existing = _by_external_id(session, merchant_id, data.external_id)
     if existing is not None:
         return _same_or_conflict(existing, digest), False
+    if data.placed_at is not None and data.placed_at > now + max_skew:
+        limit = (now + max_skew).isoformat()
+        raise RumboError(
+            f"placed_at {data.placed_at.isoformat()} is ahead of the server's clock by more"
+            f" than the tolerance; orders placed after {limit} are refused.",
+            422,
+            "occurred_in_future",
+            {"latest_accepted": limit},
+        )
     placed_at = data.placed_at or now
     order = Order(
         merchant_id=merchant_id,
@@ -100,7 +116,7 @@ def create_order(
         external_id=data.external_id,
         description="Order placed",
     )
-    ingest(session, merchant_id, [(0, placed)], now)
+    ingest(session, merchant_id, [(0, placed)], now, max_skew=max_skew)
     session.refresh(order)
     return order, True
 

@@ -49,7 +49,7 @@ def ask(
     exchange about the same order (a 404 otherwise). On a handover the reply ends by
     telling the shopper the number of the inquiry opened for them.
     """
-    reply = answer(question, facts_for(session, order), lang, verified)
+    reply = answer(question, facts_for(session, order, now), lang, verified)
     exchange_text = reply.text
     exchange = record_exchange(
         session,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from rumbo.kit.schemas import StrictModel
+from rumbo.kit.schemas import RowId, StrictModel
 from rumbo.orders.schemas import Email
 from rumbo.support.service import InquirySource, InquiryStatus, InquiryType, TurnRole
 
@@ -27,7 +27,7 @@ class InquiryCreate(StrictModel):
     """Name the order by one of ``order_id``, ``tracking_code`` or ``external_id``
     (or none, for a question about no order)."""
 
-    order_id: int | None = Field(None, gt=0)
+    order_id: RowId | None = None
     tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     type: InquiryType
@@ -36,7 +36,7 @@ class InquiryCreate(StrictModel):
         None, description="The shopper's words; the first message of the inquiry."
     )
     contact: Contact | None = None
-    assignee_id: int | None = Field(None, gt=0, description="A staff member of the store.")
+    assignee_id: RowId | None = Field(None, description="A staff member of the store.")
 
     model_config = {
         "extra": "forbid",
@@ -66,7 +66,7 @@ class InquiryUpdate(StrictModel):
     """Only the fields sent change; ``assignee_id: null`` unassigns."""
 
     status: InquiryStatus | None = None
-    assignee_id: int | None = Field(None, gt=0)
+    assignee_id: RowId | None = None
     type: InquiryType | None = None
 
     model_config = {
@@ -92,8 +92,8 @@ class InquiryUpdate(StrictModel):
 
 class MessageCreate(StrictModel):
     text: MessageText
-    author_id: int | None = Field(
-        None, gt=0, description="The staff member who writes; none for the store itself."
+    author_id: RowId | None = Field(
+        None, description="The staff member who writes; none for the store itself."
     )
 
     model_config = {

@@ -474,7 +474,9 @@ async def verify(
 
 
 @router.get("/t/{tracking_code}/events")
-async def tracking_events(tracking_code: str, request: Request, v: int = 0) -> Response:
+async def tracking_events(
+    tracking_code: str, request: Request, v: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
+) -> Response:
     """Server-sent events: ``changed`` whenever the order may have changed (any process)."""
     try:
         code = parse_tracking_code(tracking_code)
