@@ -37,6 +37,7 @@ from rumbo.ops.middleware import OpsMiddleware
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
+from rumbo.reactions import subscribe_all
 from rumbo.support import endpoints as support_endpoints
 from rumbo.web import chat as web_chat
 from rumbo.web import pages as web_pages
@@ -145,6 +146,7 @@ def _freeze_startup_heap() -> None:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings)
+    subscribe_all()  # ingestion's reactions: outbox rows and live pages, in its transaction
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

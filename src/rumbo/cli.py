@@ -18,6 +18,14 @@ merchant_app = typer.Typer(help="Merchants and API keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
 
 
+@app.callback()
+def _wire() -> None:
+    """Every command that stores events gets ingestion's reactions, as the server does."""
+    from rumbo.reactions import subscribe_all
+
+    subscribe_all()
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (SQLite or PostgreSQL)."""

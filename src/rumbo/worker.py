@@ -15,6 +15,7 @@ from typing import Any
 
 from rumbo.config import Settings
 from rumbo.db import Database
+from rumbo.reactions import subscribe_all
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def services() -> list[tuple[str, Service]]:
 
 
 async def run_services(settings: Settings, stop: asyncio.Event) -> None:
+    subscribe_all()
     db = Database(settings)
     tasks = [asyncio.create_task(run(settings, db, stop), name=name) for name, run in services()]
     try:

@@ -126,8 +126,15 @@ def test_thresholds_fall_back_from_lane_to_carrier_to_store_to_default() -> None
 
 
 def _order(
-    client: TestClient, tenant: Tenant, origin: str, destination: str, placed: datetime
+    client: TestClient,
+    tenant: Tenant,
+    origin: str,
+    destination: str,
+    placed: datetime,
+    clock: FixedClock | None = None,
 ) -> Any:
+    if clock is not None:  # the store registers the order when it is placed
+        clock.advance(placed - clock.now())
     body = order_body(
         origin={"city": "São Paulo", "state": origin, "country": "BR"},
         placed_at=placed.isoformat(),
@@ -181,17 +188,24 @@ def _delivered(
     destination: str,
     gap: timedelta,
     start: datetime,
+    clock: FixedClock,
 ) -> Story:
-    order = _order(client, tenant, origin, destination, start - gap)
+    order = _order(client, tenant, origin, destination, start - gap, clock)
     steps = [(start, "shipped"), (start + gap, "in_transit"), (start + 2 * gap, "in_transit")]
     steps.append((start + 3 * gap, "delivered"))
     return order, _parcel(client, tenant, order, "HIST"), steps
 
 
 def _open(
-    client: TestClient, tenant: Tenant, origin: str, destination: str, last: datetime, status: str
+    client: TestClient,
+    tenant: Tenant,
+    origin: str,
+    destination: str,
+    last: datetime,
+    status: str,
+    clock: FixedClock,
 ) -> Story:
-    order = _order(client, tenant, origin, destination, last - 3 * DAY)
+    order = _order(client, tenant, origin, destination, last - 3 * DAY, clock)
     return order, _parcel(client, tenant, order, "OPEN"), [(last - DAY, "shipped"), (last, status)]
 
 
@@ -200,22 +214,27 @@ def _store_with_history(
 ) -> dict[str, int]:
     """SP>RJ parcels usually hear news daily, SP>AM ones every four days (too few to
     count on their own: their carrier's figure applies); then the open parcels."""
-    clock.advance(-50 * DAY)  # parcels are registered well before now
     history = [
-        _delivered(client, tenant, "SP", "RJ", DAY, NOW - 40 * DAY + k * timedelta(hours=3))
+        _delivered(client, tenant, "SP", "RJ", DAY, NOW - 40 * DAY + k * timedelta(hours=3), clock)
         for k in range(10)
     ] + [
-        _delivered(client, tenant, "SP", "AM", 4 * DAY, NOW - 40 * DAY + k * timedelta(hours=3))
+        _delivered(
+            client, tenant, "SP", "AM", 4 * DAY, NOW - 40 * DAY + k * timedelta(hours=3), clock
+        )
         for k in range(4)
     ]
     opened = {
-        "rj_silent_2d": _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit"),
-        "rj_silent_12h": _open(client, tenant, "SP", "RJ", NOW - timedelta(hours=12), "in_transit"),
-        "rj_delivered_10d_ago": _open(client, tenant, "SP", "RJ", NOW - 10 * DAY, "delivered"),
-        "am_silent_2d": _open(client, tenant, "SP", "AM", NOW - 2 * DAY, "in_transit"),
-        "am_silent_5d": _open(client, tenant, "SP", "AM", NOW - 5 * DAY, "in_transit"),
+        "rj_silent_2d": _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit", clock),
+        "rj_silent_12h": _open(
+            client, tenant, "SP", "RJ", NOW - timedelta(hours=12), "in_transit", clock
+        ),
+        "rj_delivered_10d_ago": _open(
+            client, tenant, "SP", "RJ", NOW - 10 * DAY, "delivered", clock
+        ),
+        "am_silent_2d": _open(client, tenant, "SP", "AM", NOW - 2 * DAY, "in_transit", clock),
+        "am_silent_5d": _open(client, tenant, "SP", "AM", NOW - 5 * DAY, "in_transit", clock),
     }
-    clock.advance(50 * DAY)
+    clock.advance(NOW - clock.now())
     _events(client, tenant, history + list(opened.values()))
     assert refresh_all(db, NOW) == 1
     return {name: int(order["id"]) for name, (order, _, _) in opened.items()}
@@ -308,12 +327,11 @@ def test_stale_counts_per_lane_for_analytics(
 def test_without_history_the_default_gap_applies(
     client: TestClient, tenant: Tenant, clock: FixedClock, db: Database
 ) -> None:
-    clock.advance(-10 * DAY)
     stories = [
-        _open(client, tenant, "SP", "RJ", NOW - 4 * DAY, "in_transit"),
-        _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit"),
+        _open(client, tenant, "SP", "RJ", NOW - 4 * DAY, "in_transit", clock),
+        _open(client, tenant, "SP", "RJ", NOW - 2 * DAY, "in_transit", clock),
     ]
-    clock.advance(10 * DAY)
+    clock.advance(NOW - clock.now())
     _events(client, tenant, stories)
     quiet, fresh = (int(order["id"]) for order, _, _ in stories)
     assert _shipment(client, tenant, quiet)["stale"] is True

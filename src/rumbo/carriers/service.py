@@ -419,7 +419,7 @@ def add_mapping(
     touched = sorted(set(order_ids))
     if touched:
         changes = rederive(session, touched, now)
-        # Same reactions as ingestion (notifications' outbox, live pages).
+        # Announced like any ingestion: the outbox and live pages react.
         react(session, merchant_id, touched, changes, now)
     return MappingOut(
         carrier=carrier,

@@ -32,11 +32,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from rumbo.events.pipeline import Ingested, StatusChange, publish
 from rumbo.events.schemas import EventIn, EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
 from rumbo.models import Event, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
-from rumbo.web import live
 
 # A carrier may scan a parcel a little before the store registers the shipment.
 SHIPMENT_GRACE = timedelta(days=3)
@@ -93,16 +93,6 @@ def normalize_event(item: EventIn, original: Any) -> NormalizedEvent:
         lat=place.lat if place else None,
         lon=place.lon if place else None,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """An order's derived status moved (what notifications and live pages react to)."""
-
-    order_id: int
-    old: Status
-    new: Status
-    at: datetime | None
 
 
 @dataclass
@@ -675,13 +665,9 @@ def react(
     changes: Sequence[StatusChange],
     now: datetime,
 ) -> None:
-    """What must commit together with stored events: ``order_ids`` got new events
-    (their public view changed) and ``changes`` moved derived statuses. Each domain
-    that reacts adds its one call here (notifications' outbox, live page updates)."""
-    live.announce(session, order_ids)
-    from rumbo.notifications.outbox import enqueue_for_changes  # imports this module
-
-    enqueue_for_changes(session, merchant_id, changes, now)
+    """Announce what must commit together with stored events: ``order_ids`` got new
+    events and ``changes`` moved derived statuses (see ``rumbo.events.pipeline``)."""
+    publish(session, Ingested(merchant_id, order_ids, changes, now))
 
 
 def _finish(

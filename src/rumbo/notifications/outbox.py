@@ -1,6 +1,6 @@
 """The transactional outbox: notifications written in the transaction of their events.
 
-:func:`enqueue_for_changes` runs inside ingestion (``rumbo.events.service.react``):
+:func:`enqueue_for_changes` runs inside ingestion (subscribed to ``rumbo.events.pipeline``):
 the rows it inserts commit or roll back with the events that triggered them, so an
 acknowledged event can never lose its notification, and a rolled-back one never
 sends one. Each row's ``idempotency_key`` names the news, not the event: the same
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from rumbo.events.service import StatusChange
+from rumbo.events.pipeline import StatusChange
 from rumbo.kit.timezones import zone_name_of
 from rumbo.models import Order, OutboxMessage, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
