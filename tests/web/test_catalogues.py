@@ -7,6 +7,7 @@ no fuzzy entry, and every translation takes the same ``%(name)s`` values as its 
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,20 @@ def _extract(domain: Domain) -> tuple[set[Message], set[str]]:
     return messages, files
 
 
+# Each catalogue states its plural rule in its header, so how many forms a message needs
+# is the catalogue's own answer and not the CLDR data of whichever Babel is installed
+# (Babel 2.19 gives pt_BR three forms, "one", "many" and "other", where gettext has two).
+PLURAL_FORMS = re.compile(r'^"Plural-Forms: nplurals=(\d+);', re.MULTILINE)
+
+
 def _catalogue(language: str, domain: str) -> Catalog:
     with catalogue_path(language, domain).open("rb") as fp:
         return read_po(fp)
+
+
+def _declared_plurals(language: str, domain: str) -> int | None:
+    found = PLURAL_FORMS.search(catalogue_path(language, domain).read_text(encoding="utf-8"))
+    return int(found.group(1)) if found else None
 
 
 def _placeholders(text: str) -> set[str]:
@@ -130,6 +142,9 @@ def test_every_message_is_translated(language: str, domain: Domain) -> None:
     messages, _ = _extract(domain)
     assert len(messages) >= domain.minimum
     catalogue = _catalogue(language, domain.name)
+    assert _declared_plurals(language, domain.name) == catalogue.num_plurals, (
+        f"{language}/{domain.name} must state its Plural-Forms in its header"
+    )
     missing, broken = _problems(messages, catalogue)
     assert not missing, f"{language}/{domain.name} lacks: {missing}"
     assert not broken, f"{language}/{domain.name} changes placeholders: {broken}"
@@ -142,7 +157,14 @@ def test_every_message_is_translated(language: str, domain: Domain) -> None:
 
 
 def test_the_check_catches_missing_forms_and_changed_placeholders() -> None:
-    catalogue = Catalog(locale="pt_BR")
+    # Built as the real catalogues are: a header with the language's two gettext forms.
+    header = (
+        'msgid ""\nmsgstr ""\n'
+        '"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n > 1);\\n"\n'
+    )
+    catalogue = read_po(io.BytesIO(header.encode()), locale="pt_BR")
+    assert catalogue.num_plurals == 2
     catalogue.add("Hello, %(name)s", "Olá, %(nome)s")
     catalogue.add("Sent %(when)s", "Enviada")
     catalogue.add("%(n)s%% on time", "%(n)s % no prazo")
