@@ -12,7 +12,7 @@ from sqlalchemy import select
 from rumbo.db import Database
 from rumbo.kit.ratelimit import SlidingWindow
 from rumbo.models import ConversationTurn, Inquiry
-from tests.conftest import Tenant
+from tests.conftest import NOW, Tenant
 from tests.support.conftest import new_order
 
 QUESTIONS = [
@@ -132,12 +132,10 @@ def test_any_sequence_of_questions_opens_at_most_one_inquiry(
 def test_the_demo_store_leaves_conversations_and_an_inquiry(
     client: TestClient, tenant: Tenant
 ) -> None:
-    from datetime import UTC, datetime
-
     from rumbo.demo.store import DemoStore
 
     store = DemoStore(client, tenant.api_key, seed=3, orders_per_minute=0)
-    store.seed_orders(4, datetime.now(UTC), real_now=0.0)
+    store.seed_orders(4, NOW, real_now=0.0)
     inquiries = client.get("/api/v1/inquiries", headers=tenant.headers).json()["items"]
     assert [(i["source"], i["status"]) for i in inquiries] == [("assistant", "open")]
     detail = client.get(f"/api/v1/inquiries/{inquiries[0]['id']}", headers=tenant.headers).json()
