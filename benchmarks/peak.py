@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 import orjson
 import paho.mqtt.client as mqtt
@@ -258,19 +259,25 @@ class Day:
             return
         self.in_flight += 1
         started = time.perf_counter()
+        failure = kind
         try:
-            response = await call()
-            ok = response.status_code < 400
+            async with call() as response:
+                body = await response.read()
+            ok = response.status < 400
+            failure = f"{kind} {response.status}"
             if kind == "events" and ok:
-                self.phase["acked"] += response.json()["accepted"]
-        except httpx.HTTPError:
+                self.phase["acked"] += orjson.loads(body)["accepted"]
+            if kind == "orders" and response.status == 201:
+                self.codes.append(orjson.loads(body)["tracking_code"])
+        except (aiohttp.ClientError, TimeoutError) as exc:
             ok = False
+            failure = f"{kind} {type(exc).__name__}"
         finally:
             self.in_flight -= 1
         self.phase["latency"][kind].append(time.perf_counter() - started)
         self.phase["requests"][kind] += 1
         if not ok:
-            self.phase["errors"][kind] += 1
+            self.phase["errors"][failure] += 1
 
     async def _every(self, per_second: float, launch: Any) -> None:
         """Launch ``launch()`` ``per_second`` times a second until the phase ends."""
@@ -287,9 +294,9 @@ class Day:
                 asyncio.ensure_future(launch())
             await asyncio.sleep(0.05)
 
-    async def run_phase(self, client: httpx.AsyncClient, name: str, share: float) -> None:
+    async def run_phase(self, client: aiohttp.ClientSession, name: str, share: float) -> None:
         rate = self.args.rate * share
-        auth = {"Authorization": f"Bearer {self.api_key}"}
+        auth = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
         self.phase: dict[str, Any] = {
             "acked": 0,
             "offered": 0,
@@ -304,7 +311,7 @@ class Day:
             events = self._next_events(25, "carrier")
             self.phase["offered"] += len(events)
             await self._request(
-                "events", lambda: client.post("/api/v1/events", json=events, headers=auth)
+                "events", lambda: client.post("/api/v1/events", data=_json(events), headers=auth)
             )
 
         async def single() -> None:
@@ -312,7 +319,8 @@ class Day:
             if events:
                 self.phase["offered"] += 1
                 await self._request(
-                    "events", lambda: client.post("/api/v1/events", json=events[0], headers=auth)
+                    "events",
+                    lambda: client.post("/api/v1/events", data=_json(events[0]), headers=auth),
                 )
 
         async def orders() -> None:
@@ -335,13 +343,10 @@ class Day:
                     "placed_at": datetime.now(UTC).isoformat(),
                 }
 
-                async def create(body: dict[str, Any] = body) -> httpx.Response:
-                    response = await client.post("/api/v1/orders", json=body, headers=auth)
-                    if response.status_code == 201:
-                        self.codes.append(response.json()["tracking_code"])
-                    return response
-
-                await self._request("orders", create)
+                await self._request(
+                    "orders",
+                    lambda body=body: client.post("/api/v1/orders", data=_json(body), headers=auth),
+                )
 
         async def lookup() -> None:
             code = self.rnd.choice(self.codes)
@@ -350,6 +355,7 @@ class Day:
 
         cpu_before = self.fleet.cpu()
         started = time.monotonic()
+        wall_started = time.time()
         positions = threading.Thread(
             target=self.publish_positions, args=(rate / 2, self.args.phase_seconds), daemon=True
         )
@@ -389,9 +395,10 @@ class Day:
                 "error_rate": round(sum(self.phase["errors"].values()) / max(total, 1), 4),
                 "refused_by_client": dict(self.phase["refused"]),
                 "cpu_cores": cpu,
+                "window": (wall_started, time.time()),
             }
         )
-        print(json.dumps(self.stats["phases"][-1]), flush=True)
+        print(json.dumps({k: v for k, v in self.stats["phases"][-1].items() if k != "window"}))
 
     async def sample_rss(self) -> None:
         while True:
@@ -472,20 +479,20 @@ class Day:
             "top_rumbo_inclusive": [(f, round(n / total, 3)) for f, n in inclusive.most_common(12)],
         }
 
-    async def sse(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    async def sse(self, client: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         """Hold ``--sse`` live streams open all day; count what they receive."""
         counts = Counter[str]()
 
         async def one(code: str) -> None:
             try:
-                async with client.stream("GET", f"/t/{code}/events", timeout=None) as response:
-                    counts["opened" if response.status_code == 200 else "refused"] += 1
-                    async for line in response.aiter_lines():
-                        if line.startswith("data:") or line.startswith("event:"):
+                async with client.get(f"/t/{code}/events") as response:
+                    counts["opened" if response.status == 200 else "refused"] += 1
+                    async for line in response.content:
+                        if line.startswith((b"data:", b"event:")):
                             counts["messages"] += 1
                         if stop.is_set():
                             break
-            except (httpx.HTTPError, asyncio.CancelledError):
+            except (aiohttp.ClientError, asyncio.CancelledError):
                 if not stop.is_set():
                     counts["dropped"] += 1
 
@@ -500,16 +507,65 @@ class Day:
 
     async def run(self) -> dict[str, Any]:
         self.busiest: str | None = None
-        limits = httpx.Limits(max_connections=self.args.in_flight + self.args.sse + 16)
-        async with httpx.AsyncClient(base_url=self.fleet.base, timeout=30, limits=limits) as client:
+        # aiohttp, not httpx: httpx's async pool costs milliseconds of the load generator's
+        # CPU per request under concurrency (encode/httpx#3215), which showed up here as
+        # seconds of "lookup latency" the server never spent. The live streams get a
+        # session of their own so that they never hold connections the requests wait for.
+        requests = aiohttp.ClientSession(
+            base_url=self.fleet.base,
+            connector=aiohttp.TCPConnector(limit=self.args.in_flight + 16),
+            timeout=aiohttp.ClientTimeout(total=30),
+        )
+        streaming = aiohttp.ClientSession(
+            base_url=self.fleet.base,
+            connector=aiohttp.TCPConnector(limit=self.args.sse + 4),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        async with requests as client, streaming:
             stop = asyncio.Event()
-            streams = asyncio.ensure_future(self.sse(client, stop))
+            streams = asyncio.ensure_future(self.sse(streaming, stop))
             for name, share in DAY:
                 await self.run_phase(client, name, share)
             stop.set()
             await streams
         self.stats["rss_mb"] = {k: round(v) for k, v in self.fleet.rss.items()}
         return self.stats
+
+
+def probe(base: str, codes: list[str], rate: float, stop: Any, out: Any) -> None:
+    """An independent witness: lookups at a fixed, low rate from a process of their own,
+    one request at a time over one kept-alive connection, so that what it measures is
+    the server's answer time, not the load generator's queue."""
+    import http.client
+
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    rnd = random.Random(5)
+    samples: list[tuple[float, float]] = []
+    next_at = time.monotonic()
+    while not stop.is_set():
+        code = rnd.choice(codes)
+        started = time.perf_counter()
+        try:
+            conn.request("GET", f"/api/v1/track/{code}")
+            conn.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+            continue
+        samples.append((time.time(), time.perf_counter() - started))
+        next_at += 1 / rate
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    out.put(samples)
+
+
+def _probe_stats(samples: list[tuple[float, float]], start: float, end: float) -> dict[str, Any]:
+    inside = sorted(latency for at, latency in samples if start <= at <= end)
+    return {"n": len(inside), "p50_ms": _ms(inside, 0.5), "p99_ms": _ms(inside, 0.99)}
+
+
+def _json(body: Any) -> bytes:
+    return orjson.dumps(body)
 
 
 def _ms(sorted_seconds: list[float], q: float) -> float | None:
@@ -560,6 +616,9 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=256)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--profile", action="store_true", help="py-spy on the busiest process")
+    parser.add_argument(
+        "--probe-rate", type=float, default=5.0, help="witness lookups/s, from their own process"
+    )
     args = parser.parse_args()
     args.broker = os.environ.get("RUMBO_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
     args.device_prefix = f"bf{int(time.time()) % 100000}-"
@@ -579,6 +638,15 @@ def main() -> None:
         fleet = Fleet(target.url, args.broker)
         try:
             register(fleet.base, target.api_key, hook_port, args.device_prefix)
+            probe_q: Any = ctx.Queue()
+            probe_stop = ctx.Event()
+            witness = ctx.Process(
+                target=probe,
+                args=(fleet.base, list(target.codes), args.probe_rate, probe_stop, probe_q),
+                daemon=True,
+            )
+            witness.start()
+            time.sleep(args.phase_seconds)  # the witness alone: lookups with nothing else on
             days = []
             step: dict[str, int] = {}
             for rate in [float(r) for r in args.rates.split(",")]:
@@ -588,6 +656,9 @@ def main() -> None:
                 stats = asyncio.run(day.run())
                 stats["peak_rate"] = rate
                 days.append((stats, dict(day.sent_at)))
+            probe_stop.set()
+            probed = probe_q.get(timeout=60)
+            witness.join(10)
             time.sleep(10)  # let the outbox drain
             engine = create_engine(target.url)
             with engine.connect() as conn:
@@ -601,8 +672,14 @@ def main() -> None:
             seen = seen_q.get(timeout=30)
             hooks.join(10)
             target.drop()
+    first_phase = days[0][0]["phases"][0]["window"][0] if days else time.time()
+    results["probe_alone"] = _probe_stats(probed, 0.0, first_phase)
+    print("probe alone:", json.dumps(results["probe_alone"]))
     for stats, day_sent in days:
         stats["notifications"] = _lags(day_sent, [s for s in seen if (s[1], s[2]) in day_sent])
+        for phase in stats["phases"]:
+            phase["probe"] = _probe_stats(probed, *phase.pop("window"))
+            print(phase["phase"], "probe:", json.dumps(phase["probe"]))
     results["days"] = [stats for stats, _ in days]
     results["positions_published"] = sum(s.get("positions_published", 0) for s in results["days"])
     out = ROOT / "results" / "peak.json"
