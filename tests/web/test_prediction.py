@@ -9,13 +9,15 @@ from sqlalchemy import update
 
 from rumbo.db import Database
 from rumbo.models import Order
+from rumbo.web import live
 from tests.conftest import Tenant
 from tests.factories import event_body
 from tests.web.conftest import place_order
 
 
 def predict(db: Database, order_id: int) -> None:
-    """What the re-scoring job stores (see rumbo.eta.rescore), and the version bump it makes."""
+    """What the re-scoring job stores (see rumbo.eta.rescore), the version bump it makes
+    and its announcement to live pages and cached views."""
     with db.session() as session:
         session.execute(
             update(Order)
@@ -30,6 +32,7 @@ def predict(db: Database, order_id: int) -> None:
                 version=Order.version + 1,
             )
         )
+        live.announce(session, [order_id])
 
 
 def test_the_prediction_is_shown_while_the_order_travels(

@@ -27,6 +27,7 @@ from rumbo.eta.features import features_at
 from rumbo.eta.store import EtaService, histories_from_db
 from rumbo.events.status import TERMINAL
 from rumbo.models import Order
+from rumbo.web import live
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ def rescore_merchant(
                 )
         if updates:
             session.connection().execute(_UPDATE, updates)
+            # Open pages and the processes' cached views learn of the new prediction.
+            live.announce(session, [update["row_id"] for update in updates])
         summary.scored += len(updates)
     if summary.newly_at_risk:
         _warn(

@@ -7,11 +7,14 @@ short-lived signed token that adds them.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -234,19 +237,86 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
     )
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    order_id: int
+    version: int
+    expires: float  # monotonic
+    read_at: int  # the views' change counter when the row was read
+    body: bytes
+
+
 class PublicViews:
     """Renders the public view of an order, reusing the last rendering while the
     order's ``version`` is unchanged.
 
     Entries also expire after ``ttl`` seconds, so a change of the store's branding
     shows within that time; the verified view (with personal data) is never cached.
+
+    Watching the live hub (:meth:`rumbo.web.live.LiveHub.watch`), the views also
+    learn of every committed change while the hub hears them all (PostgreSQL's
+    ``LISTEN``); then :meth:`cached` answers from memory with no query and no thread,
+    and only orders that changed are read again. A rendering is trusted only if no
+    change of its order was heard after its row was read, and none while the hub
+    was deaf.
     """
 
     def __init__(self, max_entries: int = 20_000, ttl: float = 30.0) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
-        self._entries: OrderedDict[str, tuple[int, float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, _Rendered] = OrderedDict()
+        self._codes: dict[int, str] = {}  # order id -> code, for the entries held
         self._lock = threading.Lock()
+        # Change counter: bumped by every change heard; renderings read before the
+        # last change of their order, or before ``_trusted_from``, are not trusted.
+        self._counter = 0
+        self._changed_at: dict[int, int] = {}
+        self._trusted_from = 1
+        self._complete = False
+
+    # -- the live hub's watcher protocol ----------------------------------------
+
+    def changed(self, order_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._counter += 1
+            for order_id in order_ids:
+                self._changed_at[order_id] = self._counter
+                code = self._codes.pop(order_id, None)
+                if code is not None:
+                    self._entries.pop(code, None)
+            if len(self._changed_at) > 4 * self.max_entries:
+                # Forget old marks; renderings read before now are no longer trusted.
+                self._changed_at.clear()
+                self._trusted_from = self._counter + 1
+
+    def listening(self, complete: bool) -> None:
+        with self._lock:
+            self._complete = complete
+            self._counter += 1
+            self._trusted_from = self._counter  # whatever was read before is suspect
+
+    # -- lookups ------------------------------------------------------------------
+
+    def cached(self, typed_code: str) -> bytes | None:
+        """The anonymous view from memory if it is known to be current, else ``None``
+        (then :meth:`render` on a connection). No I/O: safe on the event loop."""
+        hit = self.cached_entry(typed_code)
+        return hit.body if hit is not None else None
+
+    def cached_entry(self, typed_code: str) -> _Rendered | None:
+        """:meth:`cached` with the order's id and version."""
+        code = canonical_code(typed_code)
+        with self._lock:
+            hit = self._entries.get(code)
+            if (
+                hit is None
+                or not self._complete
+                or hit.read_at < self._trusted_from
+                or hit.expires <= time.monotonic()
+            ):
+                return None
+            self._entries.move_to_end(code)
+            return hit
 
     def render(
         self, conn: Connection, typed_code: str, tokens: TrackTokens, token: str | None
@@ -254,6 +324,8 @@ class PublicViews:
         code = canonical_code(typed_code)
         verified = tokens.is_valid_for(token, code)
         now = time.monotonic()
+        with self._lock:
+            read_at = self._counter
         if not verified:
             current = conn.execute(_VERSION_OF, {"code": code}).first()
             with self._lock:
@@ -261,11 +333,14 @@ class PublicViews:
                 if (
                     current is not None
                     and hit is not None
-                    and hit[0] == current.version
-                    and hit[1] > now
+                    and hit.version == current.version
+                    and hit.expires > now
                 ):
+                    if hit.read_at < read_at and self._changed_at.get(hit.order_id, 0) <= read_at:
+                        # Confirmed current as of ``read_at``: trusted from here on.
+                        self._entries[code] = dataclasses.replace(hit, read_at=read_at)
                     self._entries.move_to_end(code)
-                    return hit[2]
+                    return hit.body
         order = conn.execute(_VIEW, {"code": code}).first()
         if order is None:
             raise NotFound("No order has this tracking code.", "tracking_code_unknown")
@@ -273,10 +348,15 @@ class PublicViews:
             return public_tracking(conn, order, verified=True).model_dump_json().encode()
         body = public_tracking(conn, order, verified=False).model_dump_json().encode()
         with self._lock:
-            self._entries[code] = (order.version, now + self.ttl, body)
+            # A change heard since the row was read: keep it untrusted (version checks).
+            if self._changed_at.get(order.id, 0) > read_at:
+                read_at = -1
+            self._entries[code] = _Rendered(order.id, order.version, now + self.ttl, read_at, body)
             self._entries.move_to_end(code)
+            self._codes[order.id] = code
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                _, dropped = self._entries.popitem(last=False)
+                self._codes.pop(dropped.order_id, None)
         return body
 
 

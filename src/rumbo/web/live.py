@@ -13,6 +13,14 @@ Ingestion calls :func:`announce` inside its transaction (from
 
 A notification only says "look again": pages re-read the order, so a spurious or
 repeated signal costs one request and a lost one is caught by the next.
+
+Per-process caches of public views (``rumbo.public.service.PublicViews``) watch the
+same hub: on PostgreSQL, while the ``LISTEN`` connection is up, every committed change
+reaches them, so a cached view can be served with no query at all; when the
+connection drops they stop trusting what they hold until it is back. A commit made by
+this process reaches them before its response is sent (read-your-writes); one made by
+another process reaches them when PostgreSQL delivers the notification, milliseconds
+later.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
@@ -72,8 +81,9 @@ def announce(session: Session, order_ids: Sequence[int]) -> None:
                 text("SELECT pg_notify(:channel, :payload)"),
                 {"channel": CHANNEL, "payload": payload},
             )
-        return
-    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    # This process hears of its own commits at once (before the caller answers), on
+    # both databases; other processes hear through NOTIFY or by polling.
+    url = bind.engine.url.render_as_string(hide_password=False)
     ids = list(order_ids)
 
     def _after_commit(_: Session) -> None:
@@ -88,6 +98,17 @@ def signal_local(url: str, order_ids: Iterable[int]) -> None:
         hubs = [hub for hub in _LOCAL_HUBS if hub.url == url]
     for hub in hubs:
         hub.notify(order_ids)
+
+
+class ChangeWatcher(Protocol):
+    """Something that keeps per-process copies of orders (a cache of views)."""
+
+    def changed(self, order_ids: Iterable[int]) -> None:
+        """``order_ids`` may have changed: forget them."""
+
+    def listening(self, complete: bool) -> None:
+        """Whether every committed change now reaches :meth:`changed` (``False`` when
+        the hub cannot promise it: polling, or a lost connection)."""
 
 
 @dataclass(eq=False)
@@ -114,6 +135,12 @@ class LiveHub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watchers: list[ChangeWatcher] = []
+
+    def watch(self, watcher: ChangeWatcher) -> None:
+        """Tell ``watcher`` of every change this hub hears of, and whether it hears all."""
+        self._watchers.append(watcher)
+        watcher.listening(False)
 
     # -- subscribers -------------------------------------------------------------
 
@@ -147,10 +174,17 @@ class LiveHub:
 
     def notify(self, order_ids: Iterable[int]) -> None:
         """Wake the pages watching ``order_ids``; safe from any thread."""
+        ids = set(order_ids)
+        for watcher in self._watchers:
+            watcher.changed(ids)
         with self._lock:
-            subs = [sub for oid in set(order_ids) for sub in self._subscribers.get(oid, ())]
+            subs = [sub for oid in ids for sub in self._subscribers.get(oid, ())]
         for sub in subs:
             sub.wake()
+
+    def _listening(self, complete: bool) -> None:
+        for watcher in self._watchers:
+            watcher.listening(complete)
 
     # -- the background listener -------------------------------------------------
 
@@ -167,6 +201,7 @@ class LiveHub:
     def stop(self, timeout: float = 5.0) -> None:
         with _LOCAL_LOCK:
             _LOCAL_HUBS.discard(self)
+        self._listening(False)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -212,7 +247,9 @@ class LiveHub:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     backoff = 0.5
-                    # Anything committed while (re)connecting: let every page look again.
+                    # From here on every commit is heard; what was committed while
+                    # (re)connecting is not, so caches start afresh and pages look again.
+                    self._listening(True)
                     with self._lock:
                         everyone = list(self._subscribers)
                     self.notify(everyone)
@@ -220,6 +257,7 @@ class LiveHub:
                         for note in conn.notifies(timeout=0.5):
                             self.notify(_parse_payload(note.payload))
             except Exception:
+                self._listening(False)
                 if self._stop.is_set():
                     return
                 log.warning("live listener lost its connection; reconnecting", exc_info=True)

@@ -59,6 +59,7 @@ LANGUAGE_NAMES = {"pt-BR": "Português", "es": "Español", "en": "English"}
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub = LiveHub(app.state.db)
     app.state.live = hub
+    hub.watch(app.state.public_views)
     hub.start()
     try:
         yield
@@ -188,6 +189,8 @@ def _load(request: Request, code: str, token: str | None) -> tuple[PublicTrackin
     db: Database = request.app.state.db
     views: service.PublicViews = request.app.state.public_views
     tokens: service.TrackTokens = request.app.state.track_tokens
+    if token is None and (hit := views.cached_entry(code)) is not None:
+        return PublicTracking.model_validate_json(hit.body), hit.order_id, hit.version
     with db.reader() as conn:
         # The version is read first: a change in between only costs one extra refresh.
         row = conn.execute(
