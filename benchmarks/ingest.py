@@ -168,7 +168,7 @@ class Server:
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    time.sleep(1.0)  # let every worker finish starting
+                    settle([self.proc.pid])  # every worker started and warmed up
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -181,6 +181,39 @@ class Server:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def _family(pids: list[int]) -> list[int]:
+    found = list(pids)
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                found += _family([int(p) for p in fh.read().split()])
+        except OSError:
+            pass
+    return found
+
+
+def settle(pids: list[int], limit: float = 120.0) -> None:
+    """Wait until ``pids`` and their children are idle (below a tenth of a core over a
+    second): a process starts by training the assistant's classifier in the
+    background, and a measurement taken meanwhile measures that training."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        family = _family(pids)
+        before = sum(cpu_seconds(p) for p in family)
+        time.sleep(1.0)
+        if sum(cpu_seconds(p) for p in family) - before < 0.1:
+            return
 
 
 def make_batches(codes: list[str], events: int, batch: int, seed: int = 1) -> list[bytes]:

@@ -58,7 +58,7 @@ import httpx
 import orjson
 import paho.mqtt.client as mqtt
 from common import NO_ABUSE_LIMITS, free_port, webhook_receiver
-from ingest import Target  # a fresh schema with one merchant and N orders
+from ingest import Target, cpu_seconds, settle  # a fresh schema with one merchant and N orders
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
@@ -126,15 +126,6 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
-
-
 class Fleet:
     """The API processes and the workers, with per-process RSS and CPU sampling."""
 
@@ -172,7 +163,7 @@ class Fleet:
                 self.stop()
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
-        time.sleep(3.0)  # both API processes and both workers (MQTT subscriptions) up
+        settle([self.server.pid, *(w.pid for w in self.workers)])  # all up and warmed up
         self.rss: dict[str, float] = defaultdict(float)
         self.cpu_at: dict[str, float] = {}
 
@@ -191,7 +182,7 @@ class Fleet:
             self.rss[name] = max(self.rss[name], _rss_mb(pid))
 
     def cpu(self) -> dict[str, float]:
-        return {name: _cpu_seconds(pid) for name, pid in self.processes().items()}
+        return {name: cpu_seconds(pid) for name, pid in self.processes().items()}
 
     def stop(self) -> None:
         for proc in [self.server, *self.workers]:

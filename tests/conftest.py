@@ -11,14 +11,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from rumbo.app import create_app
 from rumbo.config import Settings, normalize_database_url
@@ -158,3 +160,18 @@ def tenant(db: Database) -> Tenant:
 @pytest.fixture
 def other_tenant(db: Database) -> Tenant:
     return make_tenant(db, "Tienda Sol")
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    """Every statement sent to the database (an executemany counts once) while open."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -35,6 +35,7 @@ from rumbo.ops import endpoints as ops_endpoints
 from rumbo.ops.metrics import process_stopped
 from rumbo.ops.middleware import OpsMiddleware
 from rumbo.orders import endpoints as order_endpoints
+from rumbo.orders.schemas import OrderCreate
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.reactions import subscribe_all
@@ -171,7 +172,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.db = db
     app.state.clock = clock = clock or SystemClock()
     app.state.key_cache = KeyCache()
-    app.state.writer = IngestWriter(db, clock, max_skew=settings.max_clock_skew)
+    app.state.writer = IngestWriter(
+        db, clock, max_skew=settings.max_clock_skew, threads=settings.writers
+    )
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
     app.state.eta = EtaService(db, settings.models_dir)
@@ -222,11 +225,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            # The events body is parsed by hand (per-item outcomes); publish its model.
-            extra = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            # The events and orders bodies are parsed by hand (one item or a list, with
+            # per-item outcomes); publish their models.
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(extra.pop("$defs", {}))
-            components["EventIn"] = extra
+            for model in (EventIn, OrderCreate):
+                extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(extra.pop("$defs", {}))
+                components[model.__name__] = extra
             document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         le=86_400,
         description="How far ahead of the server's clock an event or a device fix may be dated.",
     )
+    writer_threads: int | None = Field(
+        None,
+        ge=1,
+        le=32,
+        description="Threads per API process that store events and new orders, each a"
+        " transaction at a time; default 1 on SQLite (one write lock), 4 on PostgreSQL.",
+    )
     mqtt_url: str | None = Field(
         None, description="mqtt://host:1883 of the device broker; unset: no MQTT subscriber."
     )
@@ -105,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def max_clock_skew(self) -> timedelta:
         return timedelta(seconds=self.max_clock_skew_seconds)
+
+    @property
+    def writers(self) -> int:
+        return self.writer_threads or (1 if self.is_sqlite else 4)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -6,36 +6,18 @@ count that grows with the batch would put a ceiling on ingestion throughput.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from rumbo.db import Database
 from rumbo.events.service import NormalizedEvent, ingest
 from rumbo.events.status import Status
 from rumbo.notifications.outbox import QUEUED, SUPPRESSED
-from tests.conftest import NOW, Tenant
+from tests.conftest import NOW, Tenant, statements_sent
 from tests.factories import order_body
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    """Every statement sent to the database (an executemany counts once) while open."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _orders(client: TestClient, tenant: Tenant, count: int, prefix: str) -> list[dict[str, Any]]:
@@ -71,7 +53,7 @@ def _event(order: dict[str, Any], status: Status, at: datetime, how: int) -> Nor
 
 
 def _statements(db: Database, tenant: Tenant, events: list[NormalizedEvent]) -> int:
-    with counting(db) as sent, db.session() as session:
+    with statements_sent(db) as sent, db.session() as session:
         ingest(session, tenant.merchant_id, list(enumerate(events)), NOW)
     return len(sent)
 

@@ -7,19 +7,18 @@ lookup checks the order's version, as it does on PostgreSQL while the listener i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from rumbo.db import Database
 from rumbo.public import service
 from rumbo.public.service import PublicViews, TrackTokens
-from tests.conftest import Tenant
+from tests.conftest import Tenant, statements_sent
 from tests.factories import event_body, order_body
 
 
@@ -30,20 +29,6 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
-
-
-@contextmanager
-def counted_queries(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def shipped(client: TestClient, tenant: Tenant) -> dict[str, Any]:
@@ -75,7 +60,7 @@ def test_on_postgresql_a_view_known_current_costs_no_query(
 ) -> None:
     db: Database = app.state.db
     order, path = cached_shipped(client, tenant, app)
-    with counted_queries(db) as statements:
+    with statements_sent(db) as statements:
         for _ in range(5):
             assert client.get(path).json()["status"] == "shipped"
             assert client.get(f"/t/{order['tracking_code']}").status_code == 200
@@ -120,7 +105,7 @@ def test_when_the_hub_cannot_hear_every_commit_each_lookup_checks_the_version(
     client.get(path)
     views.listening(False)  # a lost LISTEN connection, or SQLite's polling
     assert views.cached(order["tracking_code"]) is None
-    with counted_queries(app.state.db) as statements:
+    with statements_sent(app.state.db) as statements:
         assert client.get(path).json()["status"] == "shipped"
     assert any("orders" in s for s in statements)
 

@@ -11,6 +11,7 @@ from rumbo.errors import RumboError, error_body, validation_details
 from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
 from rumbo.events.service import IngestOutcome, NormalizedEvent, normalize_event
 from rumbo.events.writer import IngestWriter
+from rumbo.kit.bulk import items_of, one_or_list_schema
 from rumbo.merchants.deps import MerchantDep
 from rumbo.ops.metrics import EVENTS
 
@@ -19,34 +20,14 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 _event = TypeAdapter(EventIn)
 
 # The body is parsed by hand so that one bad item never sinks a batch; this is its schema.
-_BODY_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        {"$ref": "#/components/schemas/EventIn"},
-        {
-            "type": "array",
-            "items": {"$ref": "#/components/schemas/EventIn"},
-            "minItems": 1,
-            "maxItems": 1000,
-        },
-    ]
-}
+_BODY_SCHEMA = one_or_list_schema("EventIn", 1000)
 
 
 def parse_items(
     payload: Any, max_batch: int
 ) -> tuple[list[tuple[int, NormalizedEvent]], dict[int, EventResult], bool]:
     """Validate each item on its own: (valid events with their index, rejections, was-a-list)."""
-    is_list = isinstance(payload, list)
-    items = payload if is_list else [payload]
-    if is_list and not items:
-        raise RumboError("The batch is empty.", 422, "empty_batch")
-    if len(items) > max_batch:
-        raise RumboError(
-            f"A batch holds at most {max_batch} events; this one has {len(items)}.",
-            413,
-            "batch_too_large",
-            {"max": max_batch, "received": len(items)},
-        )
+    items, is_list = items_of(payload, max_batch, "event")
     valid: list[tuple[int, NormalizedEvent]] = []
     rejected: dict[int, EventResult] = {}
     for index, item in enumerate(items):
@@ -115,8 +96,6 @@ async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONRespo
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise RumboError("The request body is not valid JSON.", 400, "invalid_json") from None
-    if not isinstance(payload, list | dict):
-        raise RumboError("Send one event object or a list of them.", 422, "validation_error")
     settings = request.app.state.settings
     valid, rejected, is_list = parse_items(payload, settings.max_batch_size)
     EVENTS.labels("rejected").inc(len(rejected))  # refused before the writer

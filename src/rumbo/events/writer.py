@@ -39,6 +39,7 @@ class IngestWriter:
         *,
         max_events: int = 5000,
         max_skew: timedelta = MAX_CLOCK_SKEW,
+        threads: int = 1,
     ) -> None:
         self._writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(
             db,
@@ -47,6 +48,7 @@ class IngestWriter:
             max_items=max_events,
             name="rumbo-writer",
             committed=_count,
+            threads=threads,
         )
 
     def start(self) -> None:

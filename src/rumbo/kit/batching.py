@@ -1,4 +1,4 @@
-"""Group commit: one writer thread per process, many requests per transaction.
+"""Group commit: a few writer threads per process, many requests per transaction.
 
 At thousands of small writes per second, a transaction per request makes the
 commit the bottleneck, and on SQLite many threads queue on its single write lock
@@ -57,32 +57,38 @@ class BatchWriter(Generic[J, R]):
         max_items: int,
         name: str,
         committed: Callable[[Sequence[R]], None] | None = None,
+        threads: int = 1,
     ) -> None:
         self.db = db
         self.process = process
         self.size = size
         self.max_items = max_items
         self.committed = committed  # told each committed batch's results (metrics)
+        self.name = name
+        # More than one thread lets transactions overlap their waits on the database
+        # (PostgreSQL: row locks keep two of them off the same order); SQLite has one
+        # write lock, so one thread is all it can use.
+        self.threads = threads
         self._depth = WRITER_QUEUE.labels(name)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._started = False
+        self._running: list[threading.Thread] = []
 
     def start(self) -> None:
-        if not self._started:
-            self._started = True
-            if self._thread.ident is not None:  # stopped before: a thread runs only once
-                self._thread = threading.Thread(
-                    target=self._run, name=self._thread.name, daemon=True
-                )
-            self._thread.start()
+        if not self._running:
+            self._running = [
+                threading.Thread(target=self._run, name=self.name, daemon=True)
+                for _ in range(self.threads)
+            ]
+            for thread in self._running:
+                thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish what was submitted, then stop."""
-        if self._started:
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
-            self._started = False
+        for _ in self._running:
+            self._queue.put(_STOP)  # each thread takes one and stops
+        for thread in self._running:
+            thread.join(timeout)
+        self._running = []
 
     async def submit(self, job: J) -> R:
         """Store ``job`` in a committed transaction and return its result."""
@@ -118,7 +124,7 @@ class BatchWriter(Generic[J, R]):
                 results = self.process(session, [pending.job for pending in batch])
         except Exception as exc:
             if len(batch) == 1:
-                log.exception("%s: storing failed", self._thread.name)
+                log.exception("%s: storing failed", self.name)
                 _settle(batch[0], error=exc)
                 return
             for pending in batch:  # isolate the failing request

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
+from rumbo.events.schemas import ItemError
 from rumbo.events.status import Status
 from rumbo.kit.schemas import CountryCode, Language, ShortText, StrictModel
 
@@ -206,3 +207,20 @@ class OrderPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
+
+
+class OrderResult(BaseModel):
+    index: int = Field(description="Position of the item in the request.")
+    external_id: str | None
+    outcome: Literal["created", "existing", "rejected"] = Field(
+        description="`existing`: this external_id was created before with the same body."
+    )
+    order: OrderOut | None = None
+    error: ItemError | None = None
+
+
+class OrderBatchResponse(BaseModel):
+    created: int
+    existing: int
+    rejected: int
+    results: list[OrderResult]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,16 @@ def tracking_url(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/t/{code}"
 
 
+@dataclass
+class Creation:
+    """The outcome of one order of a creation request."""
+
+    index: int
+    order: Order | None = None
+    created: bool = False
+    error: RumboError | None = None
+
+
 def create_order(
     session: Session,
     merchant_id: int,
@@ -59,21 +70,135 @@ def create_order(
     ``placed_at`` further ahead of ``now`` than ``max_skew`` is refused (422), as any
     event dated in the future is.
     """
+    [outcome] = create_orders(session, merchant_id, [(0, data)], now, max_skew=max_skew)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.order is not None
+    return outcome.order, outcome.created
+
+
+def create_orders(
+    session: Session,
+    merchant_id: int,
+    items: Sequence[tuple[int, OrderCreate]],
+    now: datetime,
+    *,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
+) -> list[Creation]:
+    """:func:`create_order` for many orders at once, with one outcome per item.
+
+    A fixed number of statements whatever the count (one lookup of the external ids,
+    one insert, one ingestion of the "placed" events, one read back), so a store that
+    sends its orders in bursts pays per burst, not per order. An item refused (a
+    conflict, a future ``placed_at``) never sinks the others; the same external id
+    twice in one request is one order (or a conflict when the bodies differ).
+    """
+    outcomes = [Creation(index) for index, _ in items]
+    digests = [_request_hash(data) for _, data in items]
+    existing = _by_external_ids(session, merchant_id, [data.external_id for _, data in items])
+    latest = now + max_skew
+    fresh: dict[str, tuple[int, str]] = {}  # external id -> (position of its first item, digest)
+    waiting: list[int] = []  # positions answered by an order created in this request
+    for position, ((_, data), digest) in enumerate(zip(items, digests, strict=True)):
+        outcome = outcomes[position]
+        known = existing.get(data.external_id)
+        if known is not None:
+            _settle_existing(outcome, known, digest)
+        elif data.external_id in fresh:
+            waiting.append(position)
+        elif data.placed_at is not None and data.placed_at > latest:
+            outcome.error = RumboError(
+                f"placed_at {data.placed_at.isoformat()} is ahead of the server's clock by"
+                f" more than the tolerance; orders placed after {latest.isoformat()} are"
+                " refused.",
+                422,
+                "occurred_in_future",
+                {"latest_accepted": latest.isoformat()},
+            )
+        else:
+            fresh[data.external_id] = (position, digest)
+    created = _insert_orders(session, merchant_id, items, fresh, now, max_skew)
+    if created is None:
+        # Another request created one of these external ids a moment ago: one by one.
+        for position, _ in fresh.values():
+            outcomes[position] = _create_alone(session, merchant_id, items[position], now, max_skew)
+    else:
+        for external_id, order in created.items():
+            outcome = outcomes[fresh[external_id][0]]
+            outcome.order, outcome.created = order, True
+    for position in waiting:
+        first = outcomes[fresh[items[position][1].external_id][0]]
+        if first.order is not None:
+            _settle_existing(outcomes[position], first.order, digests[position])
+        else:
+            outcomes[position].error = first.error or RumboError(
+                "This order could not be created.", 422, "not_created"
+            )
+    return outcomes
+
+
+def _settle_existing(outcome: Creation, order: Order, digest: str) -> None:
+    try:
+        outcome.order = _same_or_conflict(order, digest)
+    except Conflict as exc:
+        outcome.error = exc
+
+
+def _insert_orders(
+    session: Session,
+    merchant_id: int,
+    items: Sequence[tuple[int, OrderCreate]],
+    fresh: dict[str, tuple[int, str]],
+    now: datetime,
+    max_skew: timedelta,
+) -> dict[str, Order] | None:
+    """Insert the new orders and their "placed" events; ``None`` if an external id was
+    taken meanwhile (nothing of this step is kept then)."""
+    if not fresh:
+        return {}
+    orders = {
+        external_id: _new_order(merchant_id, items[position][1], digest, now)
+        for external_id, (position, digest) in fresh.items()
+    }
+    try:
+        with session.begin_nested():
+            session.add_all(orders.values())
+            session.flush()
+    except IntegrityError:
+        return None  # the savepoint's rollback made the new orders transient again
+    _ingest_placed(session, merchant_id, list(orders.values()), now, max_skew)
+    return orders
+
+
+def _create_alone(
+    session: Session,
+    merchant_id: int,
+    item: tuple[int, OrderCreate],
+    now: datetime,
+    max_skew: timedelta,
+) -> Creation:
+    index, data = item
+    outcome = Creation(index)
     digest = _request_hash(data)
-    existing = _by_external_id(session, merchant_id, data.external_id)
-    if existing is not None:
-        return _same_or_conflict(existing, digest), False
-    if data.placed_at is not None and data.placed_at > now + max_skew:
-        limit = (now + max_skew).isoformat()
-        raise RumboError(
-            f"placed_at {data.placed_at.isoformat()} is ahead of the server's clock by more"
-            f" than the tolerance; orders placed after {limit} are refused.",
-            422,
-            "occurred_in_future",
-            {"latest_accepted": limit},
-        )
-    placed_at = data.placed_at or now
-    order = Order(
+    known = _by_external_id(session, merchant_id, data.external_id)
+    if known is not None:
+        _settle_existing(outcome, known, digest)
+        return outcome
+    created = _insert_orders(
+        session, merchant_id, [item], {data.external_id: (0, digest)}, now, max_skew
+    )
+    if created is None:
+        known = _by_external_id(session, merchant_id, data.external_id)
+        if known is None:
+            raise RuntimeError("an external id was taken and then vanished")
+        _settle_existing(outcome, known, digest)
+    else:
+        outcome.order, outcome.created = created[data.external_id], True
+    return outcome
+
+
+def _new_order(merchant_id: int, data: OrderCreate, digest: str, now: datetime) -> Order:
+    return Order(
         merchant_id=merchant_id,
         external_id=data.external_id,
         tracking_code=new_tracking_code(),
@@ -87,7 +212,7 @@ def create_order(
         origin=data.origin.model_dump(mode="json") if data.origin else None,
         items=[item.model_dump(mode="json") for item in data.items],
         promised_delivery_date=data.promised_delivery_date,
-        placed_at=placed_at,
+        placed_at=data.placed_at or now,
         created_at=now,
         updated_at=now,
         version=1,
@@ -95,36 +220,53 @@ def create_order(
         shipments_total=0,
         shipments_delivered=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        # Another request created the same external id a moment ago.
-        existing = _by_external_id(session, merchant_id, data.external_id)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, digest), False
-    placed = NormalizedEvent(
-        source=PLACED_EVENT_SOURCE,
-        event_id=f"rumbo:order-placed:{order.id}",
-        status=Status.PENDING,
-        occurred_at=placed_at,
-        raw=orjson.dumps(
-            {"external_id": data.external_id, "placed_at": placed_at.isoformat()}
-        ).decode(),
-        external_id=data.external_id,
-        description="Order placed",
-    )
-    ingest(session, merchant_id, [(0, placed)], now, max_skew=max_skew)
-    session.refresh(order)
-    return order, True
+
+
+def _ingest_placed(
+    session: Session, merchant_id: int, orders: list[Order], now: datetime, max_skew: timedelta
+) -> None:
+    """The "order placed" event of each new order, in one ingestion; then the orders as
+    ingestion left them (status, version)."""
+    placed = [
+        (
+            n,
+            NormalizedEvent(
+                source=PLACED_EVENT_SOURCE,
+                event_id=f"rumbo:order-placed:{order.id}",
+                status=Status.PENDING,
+                occurred_at=order.placed_at,
+                raw=orjson.dumps(
+                    {"external_id": order.external_id, "placed_at": order.placed_at.isoformat()}
+                ).decode(),
+                external_id=order.external_id,
+                description="Order placed",
+            ),
+        )
+        for n, order in enumerate(orders)
+    ]
+    ingest(session, merchant_id, placed, now, max_skew=max_skew)
+    session.execute(
+        select(Order)
+        .where(Order.id.in_([order.id for order in orders]))
+        .execution_options(populate_existing=True)
+    ).all()
 
 
 def _by_external_id(session: Session, merchant_id: int, external_id: str) -> Order | None:
-    return session.scalar(
-        select(Order).where(Order.merchant_id == merchant_id, Order.external_id == external_id)
+    return _by_external_ids(session, merchant_id, [external_id]).get(external_id)
+
+
+def _by_external_ids(
+    session: Session, merchant_id: int, external_ids: Sequence[str]
+) -> dict[str, Order]:
+    if not external_ids:
+        return {}
+    found = session.scalars(
+        select(Order).where(
+            Order.merchant_id == merchant_id, Order.external_id.in_(set(external_ids))
+        )
     )
+    return {order.external_id: order for order in found}
 
 
 def _same_or_conflict(order: Order, digest: str) -> Order:
