@@ -18,7 +18,7 @@ from rumbo.eta.olist import read_olist
 
 
 def test_model_beats_the_store_and_the_constant_on_the_real_sample(shared_data: Path) -> None:
-    histories = list(read_olist(shared_data / "olist-sample"))
+    histories = list(read_olist(shared_data / "olist"))
     model = train(histories, date(2018, 1, 1))
     report = evaluate(model, histories, date(2018, 1, 1), date(2018, 9, 1))
     assert report.orders == 2187
