@@ -350,7 +350,12 @@ def _fit(
     # binning; a constant column carries the same (no) information and is never split.
     x[:, np.isnan(x).all(axis=0)] = 0.0
     y = data.y - anchor_log_days(x) if params.anchored else data.y
-    return {q: params.regressor(q, seed).fit(x, y) for q in QUANTILES}
+    # Below ~100,000 rows the OpenMP threads cost more than they share: on a busy host
+    # they spin for each of the trees' histograms (a store's history: 6 s on one
+    # thread, 80 s on two contended cores).
+    threads = 1 if len(y) < 100_000 else None
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return {q: params.regressor(q, seed).fit(x, y) for q in QUANTILES}
 
 
 def _log_days(
