@@ -194,15 +194,19 @@ class HistoryIndex:
 
 
 def milestones(order: OrderHistory) -> tuple[datetime | None, datetime | None]:
-    """The order's approval and hand-over, never earlier than the milestone before them.
+    """The order's approval and hand-over as the stages read them.
 
     Olist records a few carrier dates minutes before the purchase (two systems' clocks
     disagreeing on a same-day hand-over): read literally, the order would be "with the
-    carrier" before it was bought. Each milestone is moved up to the previous one
-    instead, so such an order is placed at its purchase and shipped from its approval.
+    carrier" before it was bought. Such a hand-over is read at the next milestone that
+    was recorded after the purchase (the approval, or the purchase itself), so the
+    order is placed at its purchase and shipped from then. An approval recorded after
+    the hand-over (a late payment confirmation) is kept as it is; the stages skip it.
     """
     approved = max(order.approved_at, order.purchased_at) if order.approved_at else None
-    shipped = max(order.shipped_at, approved or order.purchased_at) if order.shipped_at else None
+    shipped = order.shipped_at
+    if shipped is not None and shipped < order.purchased_at:
+        shipped = approved or order.purchased_at
     return approved, shipped
 
 
@@ -317,6 +321,10 @@ def stage_moments(
     entries = [moment for _, moment in stage_entries(order)]
     ends = [*entries[1:], order.delivered_at]
     for start, end in zip(entries, ends, strict=True):
+        # A delivery recorded before the next milestone (a late scan of the hand-over)
+        # still ends the order: nothing is left to predict after it.
+        if order.delivered_at is not None and (end is None or order.delivered_at < end):
+            end = order.delivered_at
         for offset in offsets_days:
             at = start + timedelta(days=offset)
             if end is not None and at >= end:
