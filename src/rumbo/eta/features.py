@@ -61,6 +61,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "origin_state",
     "destination_state",
     "distance_km",
+    "destination_zip3",
     "freight",
     "price",
     "item_count",
@@ -210,6 +211,17 @@ def milestones(order: OrderHistory) -> tuple[datetime | None, datetime | None]:
     return approved, shipped
 
 
+def _zip3(prefix: str | None) -> float:
+    """The first three digits of a Brazilian CEP as a number. CEPs are allotted by
+    geography (Correios: the first digit is a region of states, the next ones narrow it
+    down to a city and its districts), so nearby places have nearby numbers: within a
+    state, where the capitals' distance is unknown, this tells the capital's metro
+    from the interior."""
+    if not prefix or not prefix[:3].isdigit():
+        return NAN
+    return float(prefix[:3])
+
+
 def _num(value: float | None) -> float:
     return NAN if value is None else float(value)
 
@@ -259,6 +271,7 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         _num(UF_CODE.get(order.seller_state or "")),
         _num(UF_CODE.get(order.customer_state or "")),
         _num(order.distance_km),
+        _zip3(order.customer_zip_prefix),
         _num(order.freight),
         _num(order.price),
         float(order.item_count) if order.item_count else NAN,
