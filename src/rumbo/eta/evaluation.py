@@ -192,9 +192,9 @@ def window_snapshots(
     for h in histories:
         if not (start <= h.purchased_at < end) or h.promised_at is None:
             continue
+        if _delivered_unknown_when(h):
+            continue
         if h.status is Status.DELIVERED:
-            if h.delivered_at is None:  # delivered, the source says, but not when
-                continue
             order = h
         elif h.status is Status.CANCELLED:
             continue
@@ -204,6 +204,13 @@ def window_snapshots(
             rows.append((features_at(order, at, index), h))
     rows.sort(key=lambda pair: (pair[0].order_id, pair[0].at))
     return [r for r, _ in rows], [h for _, h in rows]
+
+
+def _delivered_unknown_when(h: OrderHistory) -> bool:
+    """Delivered, the source says, but not when: neither on time nor late."""
+    return h.delivered_at is None and (
+        h.status is Status.DELIVERED or h.source_status == Status.DELIVERED.value
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +394,7 @@ def _at_risk(predictions: Sequence[Any], orders: Sequence[OrderHistory], last: d
             continue
         broke = late_after_promise(h)
         if broke is None:  # never delivered: broken once its promised day has ended
-            if h.status is Status.DELIVERED or h.promised_at.date() >= last.date():
+            if _delivered_unknown_when(h) or h.promised_at.date() >= last.date():
                 continue
             broke = True
         flag = p.on_time_probability < AT_RISK_BELOW
