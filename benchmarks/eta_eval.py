@@ -1,6 +1,6 @@
 """Train the ETA model before a cutoff and evaluate it on the orders purchased after.
 
-    .venv/bin/python benchmarks/eta_eval.py olist ../shared/data/olist-sample \
+    .venv/bin/python benchmarks/eta_eval.py olist ../shared/data/olist \
         --until 2018-01-01 --from 2018-01-01 --to 2018-09-01
     .venv/bin/python benchmarks/eta_eval.py synthetic 100000 --seed 7 \
         --until 2025-07-01 --from 2025-07-01 --to 2026-01-01

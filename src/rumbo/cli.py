@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -352,6 +352,44 @@ def eta_evaluate(
     model = EtaModel.load_current(settings.models_dir)
     report = evaluate(model, histories, date.fromisoformat(from_), date.fromisoformat(to))
     typer.echo(report.to_json() if as_json else format_report(report))
+
+
+def _month_or_day(text: str) -> date:
+    """``YYYY-MM-DD``, or ``YYYY-MM`` for the first day of that month."""
+    try:
+        return date.fromisoformat(text if len(text) > 7 else f"{text}-01")
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM or YYYY-MM-DD)") from None
+
+
+@eta_app.command("backtest")
+def eta_backtest(
+    from_: Annotated[
+        str, typer.Option("--from", help="First training cutoff (YYYY-MM; a month start).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="No window ends after this (exclusive).")],
+    horizon_months: Annotated[
+        int, typer.Option("--horizon-months", min=1, help="Months evaluated after each cutoff.")
+    ] = 3,
+    merchant: Annotated[str, typer.Option(help="Whose history to walk through.")] = "Olist",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Walk forward month by month: train before each month, evaluate the next N months
+    beside the store's promise and the simple guesses, then say how often each goal held."""
+    from rumbo.db import Database
+    from rumbo.eta.backtest import backtest, format_backtest
+    from rumbo.eta.store import histories_from_db
+
+    start, end = _month_or_day(from_), _month_or_day(to)
+    db = Database(get_settings())
+    with db.session(write=False) as session:
+        histories = histories_from_db(session, _merchant_named(merchant))
+    db.dispose()
+    try:
+        result = backtest(histories, start, end, horizon_months)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(result.to_json() if as_json else format_backtest(result))
 
 
 @eta_app.command("rescore")

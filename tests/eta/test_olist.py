@@ -1,4 +1,4 @@
-"""The Olist reader on the real sample (read in place from the shared data folder)."""
+"""The Olist reader on the real orders (read in place from the shared data folder)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rumbo.events.status import Status
 
 
 def _sample(shared_data: Path) -> Path:
-    return shared_data / "olist-sample"
+    return shared_data / "olist"
 
 
 def test_reads_every_order_of_the_sample(shared_data: Path) -> None:
@@ -22,13 +22,15 @@ def test_reads_every_order_of_the_sample(shared_data: Path) -> None:
     assert Counter(o.status for o in orders)[Status.CANCELLED] == 20 + 18  # + unavailable
 
 
-def test_partial_joins_leave_none_instead_of_failing(shared_data: Path) -> None:
+def test_joins_are_complete_and_missing_items_leave_none(shared_data: Path) -> None:
     orders = list(read_olist(_sample(shared_data)))
+    # Every order has its customer; all but the 26 unavailable/cancelled ones have items.
+    assert sum(1 for o in orders if o.customer_state and o.customer_zip_prefix) == 4071
     with_items = [o for o in orders if o.item_count]
-    with_customer = [o for o in orders if o.customer_state]
-    assert 0 < len(with_items) < len(orders)
-    assert 0 < len(with_customer) < len(with_items)
+    assert len(with_items) == 4045
+    assert sum(1 for o in orders if o.lane) == 4045
     without = next(o for o in orders if not o.item_count)
+    assert without.source_status in ("unavailable", "canceled")
     assert without.seller_ids == ()
     assert without.freight is None
     assert without.lane is None

@@ -1,9 +1,10 @@
 """The logistics report: every analytics figure of a range in one object, and its HTML.
 
 :func:`build_report` reads the range once and computes the overview, per-stage
-p50/p90 and histograms, weekly on-time rate, lane heat map, bottlenecks and the
-chosen grouping; :func:`render_standalone` writes it as one HTML file with its CSS
-inlined and its charts as inline SVG, which opens anywhere, offline.
+p50/p90 and histograms, weekly on-time rate, lane heat map, bottlenecks, the chosen
+grouping and the accuracy of the delivery dates shown (:mod:`rumbo.analytics.promises`);
+:func:`render_standalone` writes it as one HTML file with its CSS inlined and its
+charts as inline SVG, which opens anywhere, offline.
 
 The partial ``analytics/_report.html`` renders the same object inside any page.
 Its whole context is one variable, ``report`` (a :class:`Report`); it links nothing
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from rumbo.analytics import charts as svg
 from rumbo.analytics import service
 from rumbo.analytics.charts import Wording, wording
+from rumbo.analytics.promises import PromiseAccuracy, PromiseFigures, promise_accuracy
 from rumbo.analytics.service import (
     Bottleneck,
     GroupBy,
@@ -79,6 +81,7 @@ class Report:
     lanes: list[HeatCell]
     bottlenecks: list[Bottleneck]
     stale: StaleCount
+    promises: PromiseAccuracy
     language: str = DEFAULT_LANGUAGE
 
     def in_language(self, language: str) -> Report:
@@ -102,6 +105,11 @@ class Report:
     @property
     def last_day(self) -> date:
         return date.fromordinal(self.end.toordinal() - 1)
+
+    @property
+    def promise_groups(self) -> list[tuple[GroupBy, list[PromiseFigures]]]:
+        """Promise accuracy per carrier, then per lane."""
+        return [(GroupBy.CARRIER, self.promises.carriers), (GroupBy.LANE, self.promises.lanes)]
 
     @property
     def group_name(self) -> str:
@@ -141,6 +149,7 @@ def build_report(
         lanes=sorted(lanes, key=lambda c: (-c.orders, c.origin, c.destination)),
         bottlenecks=service.bottlenecks(frame, limit=bottleneck_limit),
         stale=service.stale_now(session, merchant_id, now),
+        promises=promise_accuracy(session, merchant_id, start, end, limit=top_groups),
         language=normalize_language(language) or DEFAULT_LANGUAGE,
     )
 

@@ -61,6 +61,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "origin_state",
     "destination_state",
     "distance_km",
+    "destination_zip3",
     "freight",
     "price",
     "item_count",
@@ -153,12 +154,13 @@ class HistoryIndex:
             points.setdefault(key, []).append((known_at.timestamp(), _clip(value)))
 
         for h in histories:
-            ready = h.approved_at or h.purchased_at
-            if h.shipped_at is not None:
-                handling = _days(ready, h.shipped_at)
-                add("handling", h.shipped_at, handling)
+            approved, shipped = milestones(h)
+            ready = approved or h.purchased_at
+            if shipped is not None:
+                handling = _days(ready, shipped)
+                add("handling", shipped, handling)
                 if h.seller_id is not None:
-                    add(f"handling|{h.seller_id}", h.shipped_at, handling)
+                    add(f"handling|{h.seller_id}", shipped, handling)
             if h.delivered_at is None:
                 continue
             add("total", h.delivered_at, _days(h.purchased_at, h.delivered_at))
@@ -170,9 +172,9 @@ class HistoryIndex:
                         max(-CLIP_DAYS, min(CLIP_DAYS, _days(h.delivered_at, h.promised_at))),
                     )
                 )
-            if h.shipped_at is None:
+            if shipped is None:
                 continue
-            transit = _days(h.shipped_at, h.delivered_at)
+            transit = _days(shipped, h.delivered_at)
             add("transit", h.delivered_at, transit)
             if h.lane is not None:
                 add(f"transit|{h.lane}", h.delivered_at, transit)
@@ -192,16 +194,45 @@ class HistoryIndex:
         return series.window(before.timestamp(), size)
 
 
+def milestones(order: OrderHistory) -> tuple[datetime | None, datetime | None]:
+    """The order's approval and hand-over as the stages read them.
+
+    Olist records a few carrier dates minutes before the purchase (two systems' clocks
+    disagreeing on a same-day hand-over): read literally, the order would be "with the
+    carrier" before it was bought. Such a hand-over is read at the next milestone that
+    was recorded after the purchase (the approval, or the purchase itself), so the
+    order is placed at its purchase and shipped from then. An approval recorded after
+    the hand-over (a late payment confirmation) is kept as it is; the stages skip it.
+    """
+    approved = max(order.approved_at, order.purchased_at) if order.approved_at else None
+    shipped = order.shipped_at
+    if shipped is not None and shipped < order.purchased_at:
+        shipped = approved or order.purchased_at
+    return approved, shipped
+
+
+def _zip3(prefix: str | None) -> float:
+    """The first three digits of a Brazilian CEP as a number. CEPs are allotted by
+    geography (Correios: the first digit is a region of states, the next ones narrow it
+    down to a city and its districts), so nearby places have nearby numbers: within a
+    state, where the capitals' distance is unknown, this tells the capital's metro
+    from the interior."""
+    if not prefix or not prefix[:3].isdigit():
+        return NAN
+    return float(prefix[:3])
+
+
 def _num(value: float | None) -> float:
     return NAN if value is None else float(value)
 
 
 def stage_at(order: OrderHistory, at: datetime) -> tuple[Stage, datetime]:
     """The order's stage at ``at`` and when it entered it, from timestamps up to ``at``."""
-    if order.shipped_at is not None and order.shipped_at <= at:
-        return Stage.SHIPPED, order.shipped_at
-    if order.approved_at is not None and order.approved_at <= at:
-        return Stage.PAID, order.approved_at
+    approved, shipped = milestones(order)
+    if shipped is not None and shipped <= at:
+        return Stage.SHIPPED, shipped
+    if approved is not None and approved <= at:
+        return Stage.PAID, approved
     return Stage.PLACED, order.purchased_at
 
 
@@ -212,8 +243,9 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
     delivery had happened; it is never an input to a feature.
     """
     stage, entered = stage_at(order, at)
-    approved = order.approved_at if order.approved_at and order.approved_at <= at else None
-    shipped = order.shipped_at if stage is Stage.SHIPPED else None
+    approved = milestones(order)[0]
+    approved = approved if approved is not None and approved <= at else None
+    shipped = entered if stage is Stage.SHIPPED else None
     lane = order.lane
     seller = order.seller_id
     seller_h, seller_n = index.recent(f"handling|{seller}", at) if seller is not None else (NAN, 0)
@@ -239,6 +271,7 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         _num(UF_CODE.get(order.seller_state or "")),
         _num(UF_CODE.get(order.customer_state or "")),
         _num(order.distance_km),
+        _zip3(order.customer_zip_prefix),
         _num(order.freight),
         _num(order.price),
         float(order.item_count) if order.item_count else NAN,
@@ -281,22 +314,30 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
     )
 
 
+def stage_entries(order: OrderHistory) -> list[tuple[Stage, datetime]]:
+    """Each stage the order went through and when it entered it (a stage left at the
+    moment it was entered is skipped)."""
+    approved, shipped = milestones(order)
+    entries = [(Stage.PLACED, order.purchased_at)]
+    if approved is not None and (shipped is None or approved < shipped):
+        entries.append((Stage.PAID, approved))
+    if shipped is not None:
+        entries.append((Stage.SHIPPED, shipped))
+    return entries
+
+
 def stage_moments(
     order: OrderHistory, offsets_days: tuple[float, ...] = (0.0,)
 ) -> Iterator[datetime]:
     """Moments to look at an order: at each stage's start, and ``offsets_days`` into it
     while it is still in that stage and not yet delivered (what the at-risk job sees)."""
-    entries = [order.purchased_at]
-    if (
-        order.approved_at is not None
-        and order.approved_at >= order.purchased_at
-        and (order.shipped_at is None or order.approved_at < order.shipped_at)
-    ):
-        entries.append(order.approved_at)
-    if order.shipped_at is not None and order.shipped_at >= order.purchased_at:
-        entries.append(order.shipped_at)
+    entries = [moment for _, moment in stage_entries(order)]
     ends = [*entries[1:], order.delivered_at]
     for start, end in zip(entries, ends, strict=True):
+        # A delivery recorded before the next milestone (a late scan of the hand-over)
+        # still ends the order: nothing is left to predict after it.
+        if order.delivered_at is not None and (end is None or order.delivered_at < end):
+            end = order.delivered_at
         for offset in offsets_days:
             at = start + timedelta(days=offset)
             if end is not None and at >= end:

@@ -15,8 +15,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from rumbo.config import Settings
@@ -24,9 +25,10 @@ from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.eta.days import history_zone
 from rumbo.eta.features import features_at
+from rumbo.eta.model import Prediction
 from rumbo.eta.store import EtaService, histories_from_db
 from rumbo.events.status import TERMINAL
-from rumbo.models import Order
+from rumbo.models import EtaPromise, Order
 from rumbo.web import live
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ def rescore_merchant(
                 Order.status_at,
                 Order.risk,
                 Order.promised_delivery_date,
+                Order.eta_estimated,
+                Order.eta_earliest,
+                Order.eta_latest,
                 Order.destination["country"].as_string().label("country"),
             )
             .where(
@@ -105,8 +110,22 @@ def rescore_merchant(
             owners.append((order_id, zone))
         predictions = model.predict_many(snapshots)
         updates = []
+        shown: list[dict[str, Any]] = []
         for (order_id, zone), prediction in zip(owners, predictions, strict=True):
             risk = prediction.risk.value
+            if _dates_changed(by_id[order_id], prediction, zone):
+                shown.append(
+                    {
+                        "merchant_id": merchant_id,
+                        "order_id": order_id,
+                        "shown_at": now,
+                        "status": by_id[order_id].status,
+                        "estimated": prediction.estimated_delivery.replace(tzinfo=zone),
+                        "earliest": prediction.earliest.replace(tzinfo=zone),
+                        "latest": prediction.latest.replace(tzinfo=zone),
+                        "model_version": model.version,
+                    }
+                )
             updates.append(
                 {
                     "row_id": order_id,
@@ -128,12 +147,27 @@ def rescore_merchant(
             session.connection().execute(_UPDATE, updates)
             # Open pages and the processes' cached views learn of the new prediction.
             live.announce(session, [update["row_id"] for update in updates])
+        if shown:
+            session.execute(insert(EtaPromise), shown)
         summary.scored += len(updates)
     if summary.newly_at_risk:
         _warn(
             session, merchant_id, summary.newly_at_risk, {row.id: row for row in open_orders}, now
         )
     return summary
+
+
+def _dates_changed(row: Any, prediction: Prediction, zone: ZoneInfo) -> bool:
+    """Whether the days an order shows (likely, earliest, latest, on the destination's
+    clock) differ from the ones it showed: only then is a new promise recorded, so a
+    re-score that moves the likely moment by minutes does not count as a new promise."""
+    before = (row.eta_estimated, row.eta_earliest, row.eta_latest)
+    if any(moment is None for moment in before):
+        return True
+    after = (prediction.estimated_delivery, prediction.earliest, prediction.latest)
+    return any(
+        old.astimezone(zone).date() != new.date() for old, new in zip(before, after, strict=True)
+    )
 
 
 def _warn(

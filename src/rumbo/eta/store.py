@@ -239,9 +239,9 @@ def _history(
         purchased_at=_to_local(order.placed_at, zone) or datetime.min,
         approved_at=_to_local(firsts.get(Status.PAYMENT_CONFIRMED), zone),
         shipped_at=_to_local(firsts.get(Status.SHIPPED), zone),
-        delivered_at=_to_local(firsts.get(Status.DELIVERED), zone)
-        if status is Status.DELIVERED
-        else None,
+        # A delivery stays a fact when the order was cancelled afterwards (Olist has
+        # them), exactly as the source files record it.
+        delivered_at=_to_local(firsts.get(Status.DELIVERED), zone),
         promised_at=datetime(promised.year, promised.month, promised.day) if promised else None,
         status=status,
         source_status=attributes.get("source_status") or status.value,

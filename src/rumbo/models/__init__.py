@@ -6,6 +6,7 @@ from rumbo.models.carrier_connection import CarrierConnection
 from rumbo.models.device import Device
 from rumbo.models.device_position import DevicePosition
 from rumbo.models.device_route import DeviceRoute
+from rumbo.models.eta_promise import EtaPromise
 from rumbo.models.event import Event
 from rumbo.models.merchant import Merchant
 from rumbo.models.notification_rule import NotificationRule
@@ -27,6 +28,7 @@ __all__ = [
     "Device",
     "DevicePosition",
     "DeviceRoute",
+    "EtaPromise",
     "Event",
     "Inquiry",
     "Merchant",
