@@ -80,9 +80,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("read_at", rumbo.models.types.UTCDateTime(timezone=True), nullable=True)
         )
-    op.create_index(
-        "ix_outbox_messages_reference", "outbox_messages", ["reference"], unique=False
-    )
+    op.create_index("ix_outbox_messages_reference", "outbox_messages", ["reference"], unique=False)
 
 
 def downgrade() -> None:
