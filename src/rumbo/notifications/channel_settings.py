@@ -136,7 +136,7 @@ def apply_webhook(
     """Record statuses on the notifications they name and honour opt-out replies.
 
     Idempotent: Meta retries a delivery until it gets a 200, and statuses can come
-    out of order (a ``read`` before its ``delivered``): each only fills what is empty.
+    out of order (a ``read`` before its ``delivered``): each keeps the earliest time.
     """
     counts = {"statuses": 0, "opt_outs": 0}
     for entry in payload.get("entry") or []:
@@ -176,9 +176,10 @@ def _apply_status(
         return False
     at = _stamp(status.get("timestamp"), now)
     state = status.get("status")
-    if state in ("delivered", "read") and row.delivered_at is None:
+    # A "read" implies "delivered"; each keeps the earliest time reported.
+    if state in ("delivered", "read") and (row.delivered_at is None or at < row.delivered_at):
         row.delivered_at = at
-    if state == "read" and row.read_at is None:
+    if state == "read" and (row.read_at is None or at < row.read_at):
         row.read_at = at
     if state == "failed" and row.status == SENT and row.delivered_at is None:
         errors = status.get("errors") or [{}]

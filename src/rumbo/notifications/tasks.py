@@ -459,8 +459,15 @@ class Notifier:
                 paused=frozenset(a.paused_templates),
             )
             for a in conn.execute(
-                select(WhatsAppAccount).where(WhatsAppAccount.merchant_id.in_(merchants))
-            ).scalars()
+                select(
+                    WhatsAppAccount.merchant_id,
+                    WhatsAppAccount.phone_number_id,
+                    WhatsAppAccount.access_token,
+                    WhatsAppAccount.api_version,
+                    WhatsAppAccount.templates,
+                    WhatsAppAccount.paused_templates,
+                ).where(WhatsAppAccount.merchant_id.in_(merchants))
+            )
         }
 
     def _devices(self, conn: Connection, rows: Sequence[Any]) -> dict[int, list[Subscription]]:
@@ -473,10 +480,16 @@ class Notifier:
         if not jobs_of:
             return found
         for s in conn.execute(
-            select(PushSubscription)
+            select(
+                PushSubscription.id,
+                PushSubscription.order_id,
+                PushSubscription.endpoint,
+                PushSubscription.p256dh,
+                PushSubscription.auth,
+            )
             .where(PushSubscription.order_id.in_(sorted(jobs_of)))
             .order_by(PushSubscription.id)
-        ).scalars():
+        ):
             for job_id in jobs_of[s.order_id]:
                 found.setdefault(job_id, []).append(
                     Subscription(s.id, s.endpoint, s.p256dh, s.auth)

@@ -1,0 +1,278 @@
+"""WhatsApp end to end: store settings, opt-in after the privacy gate, the worker sending to
+a local Cloud API, Meta's signed status callbacks and an opt-out reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rumbo.config import Settings
+from rumbo.db import Database
+from rumbo.kit.clock import FixedClock
+from tests.conftest import Tenant
+
+from .conftest import HttpServer, Responder
+from .fake_meta import (
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    TOKEN,
+    FakeMeta,
+    meta_error,
+    reply_callback,
+    sign,
+    status_callback,
+)
+from .outbox_support import new_order, push, rows, run_worker, summary
+
+StartHttp = Callable[[Responder], HttpServer]
+T0 = "2026-11-23T09:00:00-03:00"
+AFTER_WINDOW = timedelta(minutes=6)
+TEMPLATES = {
+    "shipped": {"pt-BR": "pedido_enviado", "es": "pedido_enviado_es", "en": "order_shipped"},
+    "delivered": {"pt-BR": "pedido_entregue", "es": "pedido_entregado", "en": "order_delivered"},
+}
+
+
+def stamp(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def set_up(client: TestClient, tenant: Tenant, server: HttpServer) -> dict[str, Any]:
+    body = {
+        "phone_number_id": PHONE_NUMBER_ID,
+        "access_token": TOKEN,
+        "app_secret": APP_SECRET,
+        "templates": TEMPLATES,
+    }
+    response = client.put("/api/v1/whatsapp", json=body, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    rules = [
+        {"kind": kind, "channels": ["email", "whatsapp", "push"]}
+        for kind in ("shipped", "delivered")
+    ]
+    client.put("/api/v1/notification-rules", json={"rules": rules}, headers=tenant.headers)
+    settings: dict[str, Any] = response.json()
+    assert "access_token" not in settings
+    assert "app_secret" not in settings
+    return settings
+
+
+def opt_in_on_the_page(client: TestClient, order: dict[str, Any]) -> None:
+    code = order["tracking_code"]
+    path = f"/api/v1/track/{code}/preferences"
+    assert client.put(path, json={"whatsapp": True}).status_code == 401  # the gate first
+    token = client.post(f"/api/v1/track/{code}/verify", json={"postal_code": "01310-100"}).json()[
+        "token"
+    ]
+    response = client.put(path, json={"whatsapp": True}, headers={"X-Tracking-Token": token})
+    assert response.status_code == 200, response.text
+    assert response.json()["whatsapp"] is True
+
+
+def with_meta(settings: Settings, server: HttpServer) -> Settings:
+    return settings.model_copy(update={"whatsapp_base_url": server.url})
+
+
+def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_read(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    http_server: StartHttp,
+    shared_data: Path,
+) -> None:
+    fake = FakeMeta()
+    server = http_server(fake)
+    settings = with_meta(settings, server)
+    hook = set_up(client, tenant, server)["webhook_path"]
+    order = new_order(client, tenant)
+    opt_in_on_the_page(client, order)
+
+    push(client, tenant, order, "shipped", T0)
+    push(client, tenant, order, "shipped", T0)  # the same news twice: one message
+    clock.advance(AFTER_WINDOW)
+    assert run_worker(settings, db, clock) == 1
+    assert run_worker(settings, db, clock) == 0
+
+    assert sorted(summary(db, order["id"])) == [
+        ("shipped", "email", "suppressed", "duplicate"),
+        ("shipped", "push", "suppressed", "no_contact"),
+        ("shipped", "whatsapp", "sent", None),
+    ]
+    [body] = fake.sent
+    assert body["to"] == "5511998765432"
+    assert body["template"]["name"] == "pedido_enviado"
+    assert body["template"]["components"][0]["parameters"][1]["text"] == order["tracking_code"]
+    [sent] = [r for r in rows(db, order["id"]) if r.status == "sent"]
+    wamid = sent.reference
+    assert wamid == "wamid.HBgN000001"
+
+    # Meta's callbacks: signed, possibly repeated and out of order.
+    for status, seconds in [("read", 1795000200), ("delivered", 1795000100), ("read", 1795000300)]:
+        callback = status_callback(shared_data, wamid, status, seconds)
+        response = client.post(
+            hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)}
+        )
+        assert response.status_code == 200, response.text
+    history = client.get(
+        f"/api/v1/orders/{order['id']}/notifications", headers=tenant.headers
+    ).json()
+    whatsapp = next(n for n in history if n["channel"] == "whatsapp")
+    # The earliest report of each wins, whatever order they came in.
+    assert datetime.fromisoformat(whatsapp["delivered_at"]) == stamp(1795000100)
+    assert datetime.fromisoformat(whatsapp["read_at"]) == stamp(1795000200)
+    assert {n["channel"] for n in history} == {"email", "whatsapp", "push"}
+
+
+def test_a_bad_signature_changes_nothing(
+    client: TestClient, tenant: Tenant, http_server: StartHttp, shared_data: Path
+) -> None:
+    server = http_server(FakeMeta())
+    hook = set_up(client, tenant, server)["webhook_path"]
+    callback = status_callback(shared_data, "wamid.x", "delivered", 1795000100)
+    for signature in [None, sign(callback, "another-secret"), sign(callback + b" ")]:
+        headers = {"X-Hub-Signature-256": signature} if signature else {}
+        response = client.post(hook, content=callback, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_signature"
+    not_json = b"not json"
+    response = client.post(hook, content=not_json, headers={"X-Hub-Signature-256": sign(not_json)})
+    assert response.status_code == 422
+
+
+def test_the_verify_token_handshake(
+    client: TestClient, tenant: Tenant, http_server: StartHttp
+) -> None:
+    settings = set_up(client, tenant, http_server(FakeMeta()))
+    hook, token = settings["webhook_path"], settings["verify_token"]
+    ok = client.get(
+        hook,
+        params={"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": token},
+    )
+    assert ok.status_code == 200
+    assert ok.text == "1158201444"
+    wrong = client.get(
+        hook,
+        params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "meatyhamhock"},
+    )
+    assert wrong.status_code == 403
+    assert (
+        client.get("/webhooks/whatsapp/999999", params={"hub.mode": "subscribe"}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("word", ["SAIR", "parar", " Stop ", "BAJA", "baja."])
+def test_an_opt_out_reply_stops_whatsapp(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    http_server: StartHttp,
+    shared_data: Path,
+    word: str,
+) -> None:
+    server = http_server(FakeMeta())
+    hook = set_up(client, tenant, server)["webhook_path"]
+    order = new_order(client, tenant)
+    opt_in_on_the_page(client, order)
+    callback = reply_callback(shared_data, "5511998765432", word)
+    response = client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+    assert response.json() == {"statuses": 0, "opt_outs": 1}
+
+    push(client, tenant, order, "shipped", T0)
+    assert ("shipped", "whatsapp", "suppressed", "opted_out") in summary(db, order["id"])
+
+
+def test_a_plain_reply_is_not_an_opt_out(
+    client: TestClient, tenant: Tenant, http_server: StartHttp, shared_data: Path
+) -> None:
+    hook = set_up(client, tenant, http_server(FakeMeta()))["webhook_path"]
+    callback = reply_callback(shared_data, "5511998765432", "quando chega? stop")
+    response = client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+    assert response.json() == {"statuses": 0, "opt_outs": 0}
+
+
+def test_meta_errors_retry_suppress_or_pause_the_template_visibly(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    http_server: StartHttp,
+) -> None:
+    fake = FakeMeta(errors_by_to={"5511900000001": meta_error(130429, "Rate limit hit")})
+    server = http_server(fake)
+    settings = with_meta(settings, server)
+    set_up(client, tenant, server)
+    limited = new_order(
+        client,
+        tenant,
+        customer={
+            "name": "Bia",
+            "phone": "+5511900000001",
+            "locale": "pt-BR",
+            "postal_code": "01310-100",
+        },
+    )
+    store_opt_in = client.put(
+        f"/api/v1/orders/{limited['id']}/whatsapp-opt-in", json={}, headers=tenant.headers
+    )
+    assert store_opt_in.status_code == 200
+    push(client, tenant, limited, "shipped", T0)
+    clock.advance(AFTER_WINDOW)
+    run_worker(settings, db, clock)
+    [row] = [r for r in rows(db, limited["id"]) if r.channel == "whatsapp"]
+    assert row.status == "queued"  # rate limited: tried again later
+    assert "130429" in (row.last_error or "")
+
+    fake.errors_by_to.clear()
+    fake.errors_by_template["pedido_enviado"] = meta_error(132015, "Template is paused")
+    clock.advance(timedelta(hours=1))
+    run_worker(settings, db, clock)
+    [row] = [r for r in rows(db, limited["id"]) if r.channel == "whatsapp"]
+    assert row.status == "failed"
+    paused = client.get("/api/v1/whatsapp", headers=tenant.headers).json()["paused_templates"]
+    assert "132015" in paused["pedido_enviado"]["reason"]
+
+
+def test_the_store_cannot_opt_in_an_order_without_a_phone(
+    client: TestClient, tenant: Tenant
+) -> None:
+    order = new_order(
+        client,
+        tenant,
+        customer={
+            "name": "Bia",
+            "email": "b@example.com",
+            "locale": "pt-BR",
+            "postal_code": "01310-100",
+        },
+    )
+    response = client.put(
+        f"/api/v1/orders/{order['id']}/whatsapp-opt-in", json={}, headers=tenant.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "no_phone_number"
+
+
+def test_settings_are_per_store_and_can_be_removed(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant, http_server: StartHttp
+) -> None:
+    set_up(client, tenant, http_server(FakeMeta()))
+    assert client.get("/api/v1/whatsapp", headers=other_tenant.headers).status_code == 404
+    assert client.delete("/api/v1/whatsapp", headers=other_tenant.headers).status_code == 404
+    assert client.delete("/api/v1/whatsapp", headers=tenant.headers).status_code == 204
+    assert client.get("/api/v1/whatsapp", headers=tenant.headers).status_code == 404
+    bad = client.put(
+        "/api/v1/whatsapp",
+        json={"phone_number_id": "x", "access_token": "t", "app_secret": "s", "templates": {}},
+        headers=tenant.headers,
+    )
+    assert bad.status_code == 422
