@@ -10,6 +10,7 @@ Everything works without JavaScript.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -32,7 +33,7 @@ from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
 from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
 from rumbo.kit.timezones import zone_for
-from rumbo.models import Order
+from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.orders.codes import (
     ALPHABET,
     LENGTH,
@@ -339,7 +340,7 @@ async def _tracking_page(
         return RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=301)
     token = request.cookies.get(_cookie_name(code))
     try:
-        tracking, _, version = await run_in_threadpool(_load, request, code, token)
+        tracking, order_id, version = await run_in_threadpool(_load, request, code, token)
     except NotFound:
         return _not_found(
             request,
@@ -355,11 +356,82 @@ async def _tracking_page(
         form_error=form_error,
         requested_lang=lang,
     )
+    if tracking.private is not None:  # the channel choices exist only past the gate
+        available, wanted = await run_in_threadpool(_whatsapp_choice, request, order_id)
+        context.update(page_token=token, whatsapp_available=available, wants_whatsapp=wanted)
     context.update(extra or {})
     response = _render(request, "track.html", language, context, status_code)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _whatsapp_choice(request: Request, order_id: int) -> tuple[bool, bool]:
+    """Whether the page offers WhatsApp (the store sends it, the order has a phone), and
+    whether the shopper turned it on."""
+    db: Database = request.app.state.db
+    with db.reader() as conn:
+        row = conn.execute(
+            select(Order.customer_phone, WhatsAppAccount.id, ShopperPreference.whatsapp)
+            .outerjoin(WhatsAppAccount, WhatsAppAccount.merchant_id == Order.merchant_id)
+            .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
+            .where(Order.id == order_id)
+        ).first()
+    if row is None:
+        return False, False
+    return bool(row[0] and row[1] is not None), bool(row[2])
+
+
+@router.get("/sw.js")
+async def service_worker() -> Response:
+    """The service worker, served from the root so that it may control ``/t/``."""
+    return Response(
+        (WEB_DIR / "static" / "sw.js").read_bytes(),
+        media_type="text/javascript",
+        # Browsers check for a new worker on navigation; never serve them a stale one.
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/t/{tracking_code}/manifest.webmanifest")
+async def manifest(tracking_code: str, request: Request, lang: str | None = None) -> Response:
+    """The order's page as an installable app (https://www.w3.org/TR/appmanifest/)."""
+    try:
+        code = parse_tracking_code(tracking_code)
+    except CodeError:
+        raise NotFound("No order has this tracking code.", "tracking_code_unknown") from None
+    db: Database = request.app.state.db
+
+    def read() -> Any:
+        with db.reader() as conn:
+            return conn.execute(
+                select(Merchant.name, Merchant.accent_color, Order.customer_locale)
+                .join(Merchant, Merchant.id == Order.merchant_id)
+                .where(Order.tracking_code == code)
+            ).first()
+
+    row = await run_in_threadpool(read)
+    if row is None:
+        raise NotFound("No order has this tracking code.", "tracking_code_unknown")
+    language = choose_language(lang, row.customer_locale, request.headers.get("accept-language"))
+    colours = content.palette(row.accent_color)
+    body = {
+        "name": f"{row.name} · {format_code(code)}",
+        "short_name": row.name[:12],
+        "lang": language,
+        "start_url": f"/t/{code}",
+        "scope": "/t/",
+        "id": f"/t/{code}",
+        "display": "standalone",
+        "theme_color": colours.accent,
+        "background_color": "#ffffff",
+        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @router.get("/t/{tracking_code}", response_class=HTMLResponse)
