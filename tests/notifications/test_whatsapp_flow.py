@@ -276,3 +276,63 @@ def test_settings_are_per_store_and_can_be_removed(
         headers=tenant.headers,
     )
     assert bad.status_code == 422
+
+
+def test_analytics_show_each_channel_and_the_wismo_questions_it_left(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    http_server: StartHttp,
+    shared_data: Path,
+) -> None:
+    fake = FakeMeta()
+    server = http_server(fake)
+    settings = with_meta(settings, server)
+    hook = set_up(client, tenant, server)["webhook_path"]
+    on_whatsapp = [new_order(client, tenant) for _ in range(2)]
+    by_email = [new_order(client, tenant) for _ in range(4)]
+    for order in on_whatsapp:
+        opt_in_on_the_page(client, order)
+    for order in on_whatsapp + by_email:
+        push(client, tenant, order, "shipped", T0)
+    clock.advance(AFTER_WINDOW)
+    run_worker(settings, db, clock)  # no SMTP configured: e-mail is suppressed, not sent
+    wamid = next(r.reference for r in rows(db, on_whatsapp[0]["id"]) if r.status == "sent")
+    callback = status_callback(shared_data, str(wamid), "read", 1795000200)
+    client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+    for order, kind in [
+        (by_email[0], "where_is_it"),
+        (by_email[1], "delay"),
+        (by_email[1], "return"),
+    ]:
+        response = client.post(
+            "/api/v1/inquiries",
+            json={"order_id": order["id"], "type": kind, "subject": "Cadê?"},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 201, response.text
+
+    figures = client.get(
+        "/api/v1/analytics/channels",
+        params={"from": "2026-11-01", "to": "2026-12-01"},
+        headers=tenant.headers,
+    ).json()["channels"]
+    by_channel = {f["channel"]: f for f in figures}
+    assert by_channel["whatsapp"] == {
+        "channel": "whatsapp",
+        "sent": 2,
+        "delivered": 1,
+        "read": 1,
+        "failed": 0,
+        "orders": 2,
+        "wismo": 0,
+        "wismo_per_100_orders": 0.0,
+    }
+    assert by_channel["none"]["orders"] == 4
+    assert by_channel["none"]["wismo"] == 2  # the return question is not a WISMO
+    assert by_channel["none"]["wismo_per_100_orders"] == 50.0
+    assert by_channel["email"]["delivered"] is None
+    assert by_channel["push"]["orders"] == 0
+    assert by_channel["push"]["wismo_per_100_orders"] is None
