@@ -57,8 +57,9 @@ def page(browser: Any) -> Iterator[Any]:
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield tab
     context.close()
-    # A wrong answer (403) or a typo (422) is a page the shopper is meant to see.
-    expected = ("status of 403", "status of 422")
+    # A wrong answer (403), a typo (422) or being offline is a page the shopper is meant
+    # to see.
+    expected = ("status of 403", "status of 422", "ERR_INTERNET_DISCONNECTED")
     unexpected = [e for e in errors if not any(status in e for status in expected)]
     assert not unexpected  # no CSP violations, script errors or missing assets
 
@@ -333,5 +334,9 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
     try:
         page.reload()
         assert page.locator("#status-title").inner_text() == status
+        accent = page.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+        )
+        assert accent == "#5b2a86"  # the store's colours came from the worker's copy
     finally:
         page.context.set_offline(False)

@@ -32,10 +32,21 @@ self.addEventListener("fetch", function (event) {
         });
       })
     );
-  } else if (SHELL.indexOf(url.pathname) >= 0) {
-    event.respondWith(caches.match(url.pathname).then(function (cached) {
-      return cached || fetch(request);
-    }));
+  } else if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/theme/") === 0) {
+    // Styles, scripts and the store's colours: the network, else the copy kept last time.
+    event.respondWith(
+      fetch(request).then(function (response) {
+        if (response.ok) {
+          var copy = response.clone();
+          caches.open(CACHE).then(function (cache) { cache.put(url.pathname, copy); });
+        }
+        return response;
+      }).catch(function () {
+        return caches.match(url.pathname).then(function (cached) {
+          return cached || Response.error();
+        });
+      })
+    );
   }
 });
 
