@@ -4,6 +4,7 @@ a local Cloud API, Meta's signed status callbacks and an opt-out reply."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,34 +79,50 @@ def with_meta(settings: Settings, server: HttpServer) -> Settings:
     return settings.model_copy(update={"whatsapp_base_url": server.url})
 
 
+@dataclass
+class Meta:
+    """The store's sender set up against a local Cloud API, and a worker's settings."""
+
+    fake: FakeMeta
+    settings: Settings
+    hook: str
+    verify_token: str
+
+    def post(self, client: TestClient, body: bytes) -> Any:
+        return client.post(self.hook, content=body, headers={"X-Hub-Signature-256": sign(body)})
+
+
+@pytest.fixture
+def meta(client: TestClient, tenant: Tenant, settings: Settings, http_server: StartHttp) -> Meta:
+    fake = FakeMeta()
+    server = http_server(fake)
+    stored = set_up(client, tenant, server)
+    return Meta(fake, with_meta(settings, server), stored["webhook_path"], stored["verify_token"])
+
+
 def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_read(
     client: TestClient,
     tenant: Tenant,
     db: Database,
     clock: FixedClock,
-    settings: Settings,
-    http_server: StartHttp,
+    meta: Meta,
     shared_data: Path,
 ) -> None:
-    fake = FakeMeta()
-    server = http_server(fake)
-    settings = with_meta(settings, server)
-    hook = set_up(client, tenant, server)["webhook_path"]
     order = new_order(client, tenant)
     opt_in_on_the_page(client, order)
 
     push(client, tenant, order, "shipped", T0)
     push(client, tenant, order, "shipped", T0)  # the same news twice: one message
     clock.advance(AFTER_WINDOW)
-    assert run_worker(settings, db, clock) == 1
-    assert run_worker(settings, db, clock) == 0
+    assert run_worker(meta.settings, db, clock) == 1
+    assert run_worker(meta.settings, db, clock) == 0
 
     assert sorted(summary(db, order["id"])) == [
         ("shipped", "email", "suppressed", "duplicate"),
         ("shipped", "push", "suppressed", "no_contact"),
         ("shipped", "whatsapp", "sent", None),
     ]
-    [body] = fake.sent
+    [body] = meta.fake.sent
     assert body["to"] == "5511998765432"
     assert body["template"]["name"] == "pedido_enviado"
     assert body["template"]["components"][0]["parameters"][1]["text"] == order["tracking_code"]
@@ -115,10 +132,7 @@ def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_r
 
     # Meta's callbacks: signed, possibly repeated and out of order.
     for status, seconds in [("read", 1795000200), ("delivered", 1795000100), ("read", 1795000300)]:
-        callback = status_callback(shared_data, wamid, status, seconds)
-        response = client.post(
-            hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)}
-        )
+        response = meta.post(client, status_callback(shared_data, wamid, status, seconds))
         assert response.status_code == 200, response.text
     history = client.get(
         f"/api/v1/orders/{order['id']}/notifications", headers=tenant.headers
@@ -130,27 +144,19 @@ def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_r
     assert {n["channel"] for n in history} == {"email", "whatsapp", "push"}
 
 
-def test_a_bad_signature_changes_nothing(
-    client: TestClient, tenant: Tenant, http_server: StartHttp, shared_data: Path
-) -> None:
-    server = http_server(FakeMeta())
-    hook = set_up(client, tenant, server)["webhook_path"]
+def test_a_bad_signature_changes_nothing(client: TestClient, meta: Meta, shared_data: Path) -> None:
+    hook = meta.hook
     callback = status_callback(shared_data, "wamid.x", "delivered", 1795000100)
     for signature in [None, sign(callback, "another-secret"), sign(callback + b" ")]:
         headers = {"X-Hub-Signature-256": signature} if signature else {}
         response = client.post(hook, content=callback, headers=headers)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_signature"
-    not_json = b"not json"
-    response = client.post(hook, content=not_json, headers={"X-Hub-Signature-256": sign(not_json)})
-    assert response.status_code == 422
+    assert meta.post(client, b"not json").status_code == 422
 
 
-def test_the_verify_token_handshake(
-    client: TestClient, tenant: Tenant, http_server: StartHttp
-) -> None:
-    settings = set_up(client, tenant, http_server(FakeMeta()))
-    hook, token = settings["webhook_path"], settings["verify_token"]
+def test_the_verify_token_handshake(client: TestClient, meta: Meta) -> None:
+    hook, token = meta.hook, meta.verify_token
     ok = client.get(
         hook,
         params={"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": token},
@@ -172,30 +178,21 @@ def test_an_opt_out_reply_stops_whatsapp(
     client: TestClient,
     tenant: Tenant,
     db: Database,
-    clock: FixedClock,
-    settings: Settings,
-    http_server: StartHttp,
+    meta: Meta,
     shared_data: Path,
     word: str,
 ) -> None:
-    server = http_server(FakeMeta())
-    hook = set_up(client, tenant, server)["webhook_path"]
     order = new_order(client, tenant)
     opt_in_on_the_page(client, order)
-    callback = reply_callback(shared_data, "5511998765432", word)
-    response = client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+    response = meta.post(client, reply_callback(shared_data, "5511998765432", word))
     assert response.json() == {"statuses": 0, "opt_outs": 1}
 
     push(client, tenant, order, "shipped", T0)
     assert ("shipped", "whatsapp", "suppressed", "opted_out") in summary(db, order["id"])
 
 
-def test_a_plain_reply_is_not_an_opt_out(
-    client: TestClient, tenant: Tenant, http_server: StartHttp, shared_data: Path
-) -> None:
-    hook = set_up(client, tenant, http_server(FakeMeta()))["webhook_path"]
-    callback = reply_callback(shared_data, "5511998765432", "quando chega? stop")
-    response = client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+def test_a_plain_reply_is_not_an_opt_out(client: TestClient, meta: Meta, shared_data: Path) -> None:
+    response = meta.post(client, reply_callback(shared_data, "5511998765432", "quando chega? stop"))
     assert response.json() == {"statuses": 0, "opt_outs": 0}
 
 
@@ -204,13 +201,10 @@ def test_meta_errors_retry_suppress_or_pause_the_template_visibly(
     tenant: Tenant,
     db: Database,
     clock: FixedClock,
-    settings: Settings,
-    http_server: StartHttp,
+    meta: Meta,
 ) -> None:
-    fake = FakeMeta(errors_by_to={"5511900000001": meta_error(130429, "Rate limit hit")})
-    server = http_server(fake)
-    settings = with_meta(settings, server)
-    set_up(client, tenant, server)
+    fake, settings = meta.fake, meta.settings
+    fake.errors_by_to["5511900000001"] = meta_error(130429, "Rate limit hit")
     limited = new_order(
         client,
         tenant,
@@ -263,9 +257,8 @@ def test_the_store_cannot_opt_in_an_order_without_a_phone(
 
 
 def test_settings_are_per_store_and_can_be_removed(
-    client: TestClient, tenant: Tenant, other_tenant: Tenant, http_server: StartHttp
+    client: TestClient, tenant: Tenant, other_tenant: Tenant, meta: Meta
 ) -> None:
-    set_up(client, tenant, http_server(FakeMeta()))
     assert client.get("/api/v1/whatsapp", headers=other_tenant.headers).status_code == 404
     assert client.delete("/api/v1/whatsapp", headers=other_tenant.headers).status_code == 404
     assert client.delete("/api/v1/whatsapp", headers=tenant.headers).status_code == 204
@@ -283,14 +276,9 @@ def test_analytics_show_each_channel_and_the_wismo_questions_it_left(
     tenant: Tenant,
     db: Database,
     clock: FixedClock,
-    settings: Settings,
-    http_server: StartHttp,
+    meta: Meta,
     shared_data: Path,
 ) -> None:
-    fake = FakeMeta()
-    server = http_server(fake)
-    settings = with_meta(settings, server)
-    hook = set_up(client, tenant, server)["webhook_path"]
     on_whatsapp = [new_order(client, tenant) for _ in range(2)]
     by_email = [new_order(client, tenant) for _ in range(4)]
     for order in on_whatsapp:
@@ -298,10 +286,9 @@ def test_analytics_show_each_channel_and_the_wismo_questions_it_left(
     for order in on_whatsapp + by_email:
         push(client, tenant, order, "shipped", T0)
     clock.advance(AFTER_WINDOW)
-    run_worker(settings, db, clock)  # no SMTP configured: e-mail is suppressed, not sent
+    run_worker(meta.settings, db, clock)  # no SMTP configured: e-mail is suppressed, not sent
     wamid = next(r.reference for r in rows(db, on_whatsapp[0]["id"]) if r.status == "sent")
-    callback = status_callback(shared_data, str(wamid), "read", 1795000200)
-    client.post(hook, content=callback, headers={"X-Hub-Signature-256": sign(callback)})
+    meta.post(client, status_callback(shared_data, str(wamid), "read", 1795000200))
     for order, kind in [
         (by_email[0], "where_is_it"),
         (by_email[1], "delay"),
