@@ -3,6 +3,7 @@ a local Cloud API, Meta's signed status callbacks and an opt-out reply."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -185,7 +186,7 @@ def test_an_opt_out_reply_stops_whatsapp(
     order = new_order(client, tenant)
     opt_in_on_the_page(client, order)
     response = meta.post(client, reply_callback(shared_data, "5511998765432", word))
-    assert response.json() == {"statuses": 0, "opt_outs": 1}
+    assert response.json() == {"statuses": 0, "opt_outs": 1, "templates": 0}
 
     push(client, tenant, order, "shipped", T0)
     assert ("shipped", "whatsapp", "suppressed", "opted_out") in summary(db, order["id"])
@@ -193,7 +194,7 @@ def test_an_opt_out_reply_stops_whatsapp(
 
 def test_a_plain_reply_is_not_an_opt_out(client: TestClient, meta: Meta, shared_data: Path) -> None:
     response = meta.post(client, reply_callback(shared_data, "5511998765432", "quando chega? stop"))
-    assert response.json() == {"statuses": 0, "opt_outs": 0}
+    assert response.json() == {"statuses": 0, "opt_outs": 0, "templates": 0}
 
 
 def test_meta_errors_retry_suppress_or_pause_the_template_visibly(
@@ -323,3 +324,35 @@ def test_analytics_show_each_channel_and_the_wismo_questions_it_left(
     assert by_channel["email"]["delivered"] is None
     assert by_channel["push"]["orders"] == 0
     assert by_channel["push"]["wismo_per_100_orders"] is None
+
+
+def template_event(data: Path, file: str, **changes: str) -> bytes:
+    payload = json.loads((data / "payloads/whatsapp/webhooks" / file).read_text())
+    payload["entry"][0]["changes"][0]["value"].update(changes)
+    return json.dumps(payload).encode()
+
+
+def test_a_template_meta_pauses_or_reclassifies_stops_visibly_until_approved_again(
+    client: TestClient, tenant: Tenant, meta: Meta, shared_data: Path
+) -> None:
+    def paused() -> dict[str, Any]:
+        body = client.get("/api/v1/whatsapp", headers=tenant.headers).json()
+        result: dict[str, Any] = body["paused_templates"]
+        return result
+
+    rejected = "message_template_status_update_rejected.json"
+    meta.post(client, template_event(shared_data, rejected, message_template_name="pedido_enviado"))
+    assert "rejected (INVALID_FORMAT)" in paused()["pedido_enviado"]["reason"]
+    reclassified = template_event(
+        shared_data, "template_category_update.json", message_template_name="pedido_entregue"
+    )
+    meta.post(client, reclassified)
+    assert paused()["pedido_entregue"]["reason"] == "Meta: template reclassified as MARKETING"
+    approved = template_event(
+        shared_data, rejected, message_template_name="pedido_enviado", event="APPROVED"
+    )
+    assert meta.post(client, approved).json()["templates"] == 1
+    assert set(paused()) == {"pedido_entregue"}
+    # A template the store does not use here changes nothing.
+    other = template_event(shared_data, rejected, message_template_name="abandoned_cart")
+    assert meta.post(client, other).json()["templates"] == 0

@@ -138,11 +138,15 @@ def apply_webhook(
     Idempotent: Meta retries a delivery until it gets a 200, and statuses can come
     out of order (a ``read`` before its ``delivered``): each keeps the earliest time.
     """
-    counts = {"statuses": 0, "opt_outs": 0}
+    counts = {"statuses": 0, "opt_outs": 0, "templates": 0}
     for entry in payload.get("entry") or []:
         for change in (entry or {}).get("changes") or []:
             value = (change or {}).get("value") or {}
             if not isinstance(value, dict):
+                continue
+            field = (change or {}).get("field")
+            if field in ("message_template_status_update", "template_category_update"):
+                counts["templates"] += _apply_template(session, merchant_id, value, now)
                 continue
             for status in value.get("statuses") or []:
                 if isinstance(status, dict) and _apply_status(session, merchant_id, status, now):
@@ -157,6 +161,43 @@ def apply_webhook(
                     )
     session.flush()
     return counts
+
+
+# Template events that stop a template from carrying news
+# (https://developers.facebook.com/docs/graph-api/webhooks/reference/whatsapp-business-account/):
+# paused for low quality, disabled, rejected, flagged, or moved out of the utility category
+# (a marketing template is billed and refused differently: not what a tracking update is).
+_STOPPING_EVENTS = frozenset({"PAUSED", "DISABLED", "REJECTED", "FLAGGED", "PENDING_DELETION"})
+
+
+def _apply_template(
+    session: Session, merchant_id: int, value: dict[str, Any], now: datetime
+) -> int:
+    name = str(value.get("message_template_name") or "")
+    account = session.scalar(
+        select(WhatsAppAccount).where(WhatsAppAccount.merchant_id == merchant_id)
+    )
+    if account is None or not name:
+        return 0
+    used = {n for names in account.templates.values() for n in names.values()}
+    if name not in used:
+        return 0
+    paused = dict(account.paused_templates)
+    event = str(value.get("event") or "").upper()
+    category = str(value.get("new_category") or "").upper()
+    if event in _STOPPING_EVENTS:
+        reason = f"Meta: template {event.lower()} ({value.get('reason') or 'no reason given'})"
+    elif category and category != "UTILITY":
+        reason = f"Meta: template reclassified as {category}"
+    elif event == "APPROVED" or category == "UTILITY":
+        paused.pop(name, None)  # back in service
+        reason = None
+    else:
+        return 0
+    if reason is not None:
+        paused[name] = {"reason": reason[:300], "at": now.isoformat()}
+    account.paused_templates = paused
+    return 1
 
 
 def _apply_status(
