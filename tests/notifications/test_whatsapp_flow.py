@@ -120,7 +120,6 @@ def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_r
 
     assert sorted(summary(db, order["id"])) == [
         ("shipped", "email", "suppressed", "duplicate"),
-        ("shipped", "push", "suppressed", "no_contact"),
         ("shipped", "whatsapp", "sent", None),
     ]
     [body] = meta.fake.sent
@@ -142,7 +141,7 @@ def test_an_opted_in_shopper_gets_whatsapp_only_and_meta_reports_delivered_and_r
     # The earliest report of each wins, whatever order they came in.
     assert datetime.fromisoformat(whatsapp["delivered_at"]) == stamp(1795000100)
     assert datetime.fromisoformat(whatsapp["read_at"]) == stamp(1795000200)
-    assert {n["channel"] for n in history} == {"email", "whatsapp", "push"}
+    assert {n["channel"] for n in history} == {"email", "whatsapp"}
 
 
 def test_a_bad_signature_changes_nothing(client: TestClient, meta: Meta, shared_data: Path) -> None:
@@ -356,3 +355,17 @@ def test_a_template_meta_pauses_or_reclassifies_stops_visibly_until_approved_aga
     # A template the store does not use here changes nothing.
     other = template_event(shared_data, rejected, message_template_name="abandoned_cart")
     assert meta.post(client, other).json()["templates"] == 0
+
+
+def test_whatsapp_news_at_night_waits_for_the_morning(
+    client: TestClient, tenant: Tenant, db: Database, clock: FixedClock, meta: Meta
+) -> None:
+    order = new_order(client, tenant)  # São Paulo, UTC−3
+    opt_in_on_the_page(client, order)
+    clock.advance(timedelta(hours=13, minutes=30))  # 01:30 UTC = 22:30 in São Paulo
+    push(client, tenant, order, "shipped", "2026-11-23T22:20:00-03:00")
+    [row] = [r for r in rows(db, order["id"]) if r.channel == "whatsapp"]
+    assert row.status == "queued"
+    assert row.next_attempt_at == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # 08:00 local
+    assert run_worker(meta.settings, db, clock) == 0
+    assert meta.fake.sent == []

@@ -30,6 +30,7 @@ from rumbo.kit.timezones import zone_name_of
 from rumbo.models import Order, OutboxMessage, PushSubscription, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
 from rumbo.notifications.restraint import (
+    OPT_IN_CHANNELS,
     Channel,
     Contact,
     Pending,
@@ -194,14 +195,15 @@ def enqueue_news(
         kind, payload, promise = item.kind, item.payload, item.promise
         order = orders[item.order_id]
         pref = preferences.get(order.id)
+        chosen = ShopperPreferences(
+            _preference(pref.wants_email if pref else None),
+            _preference(pref.wants_sms if pref else None),
+            _preference(pref.wants_whatsapp if pref else None),
+            _preference(pref.wants_push if pref else None),
+        )
         choice = choose_channels(
             rules[kind],
-            ShopperPreferences(
-                _preference(pref.wants_email if pref else None),
-                _preference(pref.wants_sms if pref else None),
-                _preference(pref.wants_whatsapp if pref else None),
-                _preference(pref.wants_push if pref else None),
-            ),
+            chosen,
             Contact(
                 has_email=bool(order.customer_email),
                 has_phone=bool(order.customer_phone),
@@ -242,6 +244,8 @@ def enqueue_news(
                     _row(merchant_id, order.id, kind, channel, now, payload, promise=promise)
                 )
         for channel, reason in choice.suppressed:
+            if channel in OPT_IN_CHANNELS and chosen.of(channel) is Preference.UNSET:
+                continue  # WhatsApp or push the shopper never asked for: nothing to show
             rows.append(
                 _row(
                     merchant_id,
