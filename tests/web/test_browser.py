@@ -289,6 +289,15 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
     page.get_by_label(gate_label).fill("01310-100")
     page.get_by_role("button", name=show).click()
     page.get_by_role("heading", name=offer).wait_for()
+    # The channels this order can use (no SMS provider, no WhatsApp sender here): e-mail,
+    # on by default; turning it off is saved for the order.
+    boxes = page.locator("input[data-channel]")
+    assert boxes.count() == 1
+    email = page.locator("input[data-channel=email]")
+    assert email.is_checked()
+    email.uncheck()
+    page.wait_for_function("document.getElementById('notify-state').textContent.length > 0")
+    assert not email.is_checked()  # a failed save would have put it back
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     [registration] = [r for r in registrations if r["scopeURL"].endswith("/t/")][:1]
 

@@ -357,8 +357,8 @@ async def _tracking_page(
         requested_lang=lang,
     )
     if tracking.private is not None:  # the channel choices exist only past the gate
-        available, wanted = await run_in_threadpool(_whatsapp_choice, request, order_id)
-        context.update(page_token=token, whatsapp_available=available, wants_whatsapp=wanted)
+        channels = await run_in_threadpool(_channel_choices, request, order_id)
+        context.update(page_token=token, channels=channels)
     context.update(extra or {})
     response = _render(request, "track.html", language, context, status_code)
     for name, value in (headers or {}).items():
@@ -366,20 +366,41 @@ async def _tracking_page(
     return response
 
 
-def _whatsapp_choice(request: Request, order_id: int) -> tuple[bool, bool]:
-    """Whether the page offers WhatsApp (the store sends it, the order has a phone), and
-    whether the shopper turned it on."""
+def _channel_choices(request: Request, order_id: int) -> list[tuple[str, bool]]:
+    """The channels the page offers the shopper, each with whether it is on now.
+
+    E-mail when the order has an address; SMS and WhatsApp when it has a phone and
+    the channel can send (Twilio set up, the store's WhatsApp sender). E-mail counts
+    as on while the shopper chose nothing, since it is then the default.
+    """
     db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
     with db.reader() as conn:
         row = conn.execute(
-            select(Order.customer_phone, WhatsAppAccount.id, ShopperPreference.whatsapp)
+            select(
+                Order.customer_email,
+                Order.customer_phone,
+                WhatsAppAccount.id.label("whatsapp_sender"),
+                ShopperPreference.email,
+                ShopperPreference.sms,
+                ShopperPreference.whatsapp,
+                ShopperPreference.push,
+            )
             .outerjoin(WhatsAppAccount, WhatsAppAccount.merchant_id == Order.merchant_id)
             .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
             .where(Order.id == order_id)
         ).first()
     if row is None:
-        return False, False
-    return bool(row[0] and row[1] is not None), bool(row[2])
+        return []
+    chosen_other = any(v is True for v in (row.sms, row.whatsapp, row.push))
+    offered: list[tuple[str, bool]] = []
+    if row.customer_email:
+        offered.append(("email", row.email is True or (row.email is None and not chosen_other)))
+    if row.customer_phone and settings.twilio_account_sid:
+        offered.append(("sms", row.sms is True))
+    if row.customer_phone and row.whatsapp_sender is not None:
+        offered.append(("whatsapp", row.whatsapp is True))
+    return offered
 
 
 @router.get("/sw.js")

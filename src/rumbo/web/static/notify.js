@@ -1,4 +1,4 @@
-// "Get notified on this device" and the WhatsApp opt-in, shown once the order is verified.
+// "Get notified on this device" and the channel choices, shown once the order is verified.
 // The service worker (/sw.js) also keeps the last page seen, for opening it offline.
 (function () {
   "use strict";
@@ -50,16 +50,19 @@
     }).catch(function () {});
   }
 
-  var whatsapp = document.getElementById("whatsapp-on");
-  if (whatsapp) {
-    whatsapp.addEventListener("change", function () {
-      var on = whatsapp.checked;
+  // E-mail, SMS and WhatsApp: each box turns its channel on or off for this order.
+  var boxes = box.querySelectorAll("input[data-channel]");
+  Array.prototype.forEach.call(boxes, function (input) {
+    input.addEventListener("change", function () {
+      var on = input.checked;
+      var body = {};
+      body[input.dataset.channel] = on;
       fetch(box.dataset.preferences, {
-        method: "PUT", headers: headers, body: JSON.stringify({ whatsapp: on })
+        method: "PUT", headers: headers, body: JSON.stringify(body)
       }).then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
-        say(on ? box.dataset.whatsappOn : box.dataset.whatsappOff);
-      }).catch(function () { whatsapp.checked = !on; say(box.dataset.failed); });
+        say(box.dataset.saved);
+      }).catch(function () { input.checked = !on; say(box.dataset.notSaved); });
     });
-  }
+  });
 })();
