@@ -162,6 +162,13 @@ class WhatsAppOptIn(StrictModel):
     opted_in: bool = True
     recorded_at: datetime | None = Field(None, description="When consent was given; default now.")
 
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [{"opted_in": True, "recorded_at": "2026-11-20T10:02:00-03:00"}]
+        },
+    }
+
 
 class PushKeys(StrictModel):
     p256dh: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86,88}={0,2}$")]
@@ -175,6 +182,24 @@ class PushSubscriptionIn(StrictModel):
     keys: PushKeys
     language: Language | None = None
     expirationTime: int | None = Field(None, ge=0, le=2**53)  # noqa: N815 - the browser's name
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "endpoint": "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bHq",
+                    "expirationTime": None,
+                    "keys": {
+                        "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4"
+                        "bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                        "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+                    },
+                    "language": "pt-BR",
+                }
+            ]
+        },
+    }
 
 
 class PushSubscriptionOut(BaseModel):
