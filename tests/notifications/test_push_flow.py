@@ -85,8 +85,9 @@ def test_each_subscribed_device_gets_the_news_once_and_dead_ones_are_forgotten(
     ]
     assert service.refused == []
     assert len(service.received) == 2
+    # Each device in the language its page had (both subscribed from a page in Spanish).
     assert {shown["body"] for _, shown in service.received} == {
-        f"Seu pedido {order['tracking_code']} foi enviado"
+        f"Tu pedido {order['tracking_code']} fue enviado"
     }
 
     service.gone.add(laptop["endpoint"].removeprefix(service.url))

@@ -486,13 +486,14 @@ class Notifier:
                 PushSubscription.endpoint,
                 PushSubscription.p256dh,
                 PushSubscription.auth,
+                PushSubscription.language,
             )
             .where(PushSubscription.order_id.in_(sorted(jobs_of)))
             .order_by(PushSubscription.id)
         ):
             for job_id in jobs_of[s.order_id]:
                 found.setdefault(job_id, []).append(
-                    Subscription(s.id, s.endpoint, s.p256dh, s.auth)
+                    Subscription(s.id, s.endpoint, s.p256dh, s.auth, s.language)
                 )
         return found
 

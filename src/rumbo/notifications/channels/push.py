@@ -16,7 +16,7 @@ import base64
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -57,6 +57,7 @@ class Subscription:
     endpoint: str
     p256dh: str
     auth: str
+    language: str | None = None  # the page's language when it subscribed
 
 
 @dataclass(slots=True)
@@ -173,14 +174,20 @@ class WebPushChannel:
 
     async def send(self, message: Message, subscriptions: Sequence[Subscription]) -> PushResult:
         """Push to every device; raises TransientError when none took it and some may later."""
-        data = payload(message)
+        # Each device in the language its page was in when it subscribed.
+        texts: dict[str | None, bytes] = {}
         result = PushResult()
         retry = False
         for sub in subscriptions:
+            if sub.language not in texts:
+                shown = message
+                if sub.language and sub.language != message.language:
+                    shown = replace(message, language=sub.language)
+                texts[sub.language] = payload(shown)
             try:
                 response = await self.client.post(
                     sub.endpoint,
-                    content=encrypt(data, sub),
+                    content=encrypt(texts[sub.language], sub),
                     headers={
                         "TTL": str(TTL_SECONDS),
                         "Urgency": "normal",
