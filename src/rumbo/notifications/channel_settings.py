@@ -200,6 +200,18 @@ def _apply_template(
     return 1
 
 
+def merge_receipt(
+    delivered_at: datetime | None, read_at: datetime | None, state: str, at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """Fold one status into the known times: a "read" implies "delivered", and each time
+    is the earliest reported, so repeats and any arrival order give the same result."""
+    if state in ("delivered", "read") and (delivered_at is None or at < delivered_at):
+        delivered_at = at
+    if state == "read" and (read_at is None or at < read_at):
+        read_at = at
+    return delivered_at, read_at
+
+
 def _apply_status(
     session: Session, merchant_id: int, status: dict[str, Any], now: datetime
 ) -> bool:
@@ -217,11 +229,7 @@ def _apply_status(
         return False
     at = _stamp(status.get("timestamp"), now)
     state = status.get("status")
-    # A "read" implies "delivered"; each keeps the earliest time reported.
-    if state in ("delivered", "read") and (row.delivered_at is None or at < row.delivered_at):
-        row.delivered_at = at
-    if state == "read" and (row.read_at is None or at < row.read_at):
-        row.read_at = at
+    row.delivered_at, row.read_at = merge_receipt(row.delivered_at, row.read_at, str(state), at)
     if state == "failed" and row.status == SENT and row.delivered_at is None:
         errors = status.get("errors") or [{}]
         first = errors[0] if isinstance(errors[0], dict) else {}
