@@ -64,18 +64,29 @@ NO_ABUSE_LIMITS = {
 }
 
 
-def webhook_receiver(port_out: Any, stop: Any, out: Any, note: Callable[[str, bytes], Any]) -> None:
-    """A keep-alive HTTP/1.1 server (run in its own process) answering every webhook
-    with 204. Puts its port on ``port_out``; once ``stop`` is set, puts on ``out`` the
-    list of ``note(webhook_id, body)`` for every request, in arrival order."""
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+
+
+def webhook_receiver(
+    port_out: Any,
+    stop: Any,
+    out: Any,
+    note: Callable[[str, bytes], Any],
+    reply: bytes = NO_CONTENT,
+) -> None:
+    """A keep-alive HTTP/1.1 server (run in its own process) answering every request
+    with ``reply`` (204 by default). Puts its port on ``port_out``; once ``stop`` is set,
+    puts on ``out`` the list of ``note(webhook_id, body)`` for every request, in arrival
+    order (the request path stands for the id when there is no ``webhook-id``)."""
     seen: list[Any] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length, hook = 0, ""
-                for line in head.split(b"\r\n")[1:]:
+                lines = head.split(b"\r\n")
+                length, hook = 0, lines[0].split(b" ")[1].decode()
+                for line in lines[1:]:
                     name, _, value = line.partition(b":")
                     key = name.strip().lower()
                     if key == b"content-length":
@@ -83,7 +94,7 @@ def webhook_receiver(port_out: Any, stop: Any, out: Any, note: Callable[[str, by
                     elif key == b"webhook-id":
                         hook = value.strip().decode()
                 seen.append(note(hook, await reader.readexactly(length)))
-                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                writer.write(reply)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from rumbo.cli import app
 from rumbo.config import get_settings
+from rumbo.notifications.channels.push import VapidKey
 
 
 @pytest.fixture
@@ -48,3 +49,11 @@ def test_demo_history_writes_a_generated_past_once(sqlite_env: Path) -> None:
         150,
         0,
     )
+
+
+def test_vapid_key_prints_a_usable_key_pair() -> None:
+    result = CliRunner().invoke(app, ["vapid-key"])
+    assert result.exit_code == 0, result.output
+    keys = json.loads(result.output)
+    assert VapidKey(keys["private_key"], "mailto:ops@example.com").public_key == keys["public_key"]
+    assert len(keys["public_key"]) == 87  # 65 bytes, base64url without padding

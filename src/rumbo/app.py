@@ -30,6 +30,7 @@ from rumbo.kit.clock import Clock, SystemClock
 from rumbo.kit.ratelimit import SlidingWindow
 from rumbo.merchants import endpoints as merchant_endpoints
 from rumbo.merchants.service import KeyCache
+from rumbo.notifications import channel_endpoints
 from rumbo.notifications import endpoints as notification_endpoints
 from rumbo.ops import endpoints as ops_endpoints
 from rumbo.ops.metrics import process_stopped
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         analytics_endpoints,
         carrier_endpoints,
         notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
+        channel_endpoints,  # WhatsApp sender + Meta webhooks, Web Push subscriptions
         support_endpoints,  # inquiries API, support analytics
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
         web_chat,  # the tracking page's chat box

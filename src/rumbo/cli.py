@@ -56,6 +56,17 @@ def merchant_create(name: str) -> None:
     typer.echo(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
 
 
+@app.command("vapid-key")
+def vapid_key() -> None:
+    """Print a new Web Push VAPID key: set it as RUMBO_VAPID_PRIVATE_KEY (keep it: a new
+    key invalidates every device's subscription)."""
+    from rumbo.notifications.channels.push import VapidKey
+
+    private = VapidKey.generate()
+    public = VapidKey(private, "mailto:unused@localhost").public_key
+    typer.echo(json.dumps({"private_key": private, "public_key": public}))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = Field(None, description="Sender number (E.164) or MG… service.")
     twilio_base_url: str = "https://api.twilio.com"
+    # WhatsApp senders are per merchant (PUT /api/v1/whatsapp); only the host is global.
+    whatsapp_base_url: str = Field(
+        "https://graph.facebook.com", description="Cloud API host (tests: a local server)."
+    )
+    vapid_private_key: str | None = Field(
+        None,
+        description="Web Push VAPID key: base64url of a P-256 private key's 32 bytes "
+        "(`rumbo vapid-key` makes one); unset: no push.",
+    )
+    vapid_subject: str = Field(
+        "mailto:notificacoes@rumbo.localhost", description="VAPID contact (RFC 8292 §2.1)."
+    )
     notification_batch_size: int = Field(100, ge=1, le=1000)
     notification_concurrency: int = Field(50, ge=1, le=1000)
     notification_lease_seconds: int = Field(120, ge=10)

@@ -138,7 +138,7 @@ def test_rules_default_then_replaced(client: TestClient, tenant: Tenant, db: Dat
     got = client.get("/api/v1/notification-rules", headers=tenant.headers).json()
     assert got["default"] is True
     rules = {r["kind"]: r["channels"] for r in got["rules"]}
-    assert rules["shipped"] == ["email", "webhook"]
+    assert rules["shipped"] == ["email", "push", "webhook", "whatsapp"]
     assert rules["in_transit"] == ["webhook"]
 
     put = client.put(
@@ -175,7 +175,13 @@ def test_preferences_need_a_verified_visitor_and_turn_channels_off(
     response = client.put(path, json={"email": False, "language": "es"}, headers=headers)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"email": False, "sms": None, "language": "es"}
+    assert response.json() == {
+        "email": False,
+        "sms": None,
+        "whatsapp": None,
+        "push": None,
+        "language": "es",
+    }
     push(client, tenant, order, "shipped", at(0))
     assert summary(db) == [("shipped", "email", "suppressed", "opted_out")]
 

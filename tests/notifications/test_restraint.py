@@ -234,31 +234,64 @@ def test_nothing_to_send_when_the_shopper_opted_out_of_everything() -> None:
 prefs = st.sampled_from(list(Preference))
 
 
+W, P = Channel.WHATSAPP, Channel.PUSH
+
+
+def test_whatsapp_and_push_go_only_when_turned_on() -> None:
+    devices = Contact(has_email=True, has_phone=True, has_push=True)
+    choice = choose_channels((E, W, P), ShopperPreferences(), devices)
+    assert choice.send == (E,)
+    assert set(choice.suppressed) == {(W, Reason.NOT_OPTED_IN), (P, Reason.NOT_OPTED_IN)}
+
+
+def test_the_chosen_channels_alone_carry_the_news() -> None:
+    devices = Contact(has_email=True, has_phone=True, has_push=True)
+    choice = choose_channels((E, S, W, P), ShopperPreferences(whatsapp=ON, push=ON), devices)
+    assert choice.send == (W, P)
+    assert set(choice.suppressed) == {(E, Reason.DUPLICATE), (S, Reason.DUPLICATE)}
+
+
+def test_push_without_a_subscribed_device_has_no_contact() -> None:
+    choice = choose_channels((E, P), ShopperPreferences(push=ON), BOTH)
+    assert choice.send == (E,)
+    assert choice.suppressed == ((P, Reason.NO_CONTACT),)
+
+
 @given(
     st.sets(st.sampled_from(list(Channel))),
-    prefs,
-    prefs,
+    st.fixed_dictionaries({c.value: prefs for c in (E, S, W, P)}),
+    st.booleans(),
     st.booleans(),
     st.booleans(),
 )
 def test_channel_choice_invariants(
-    rule: set[Channel], email: Preference, sms: Preference, has_email: bool, has_phone: bool
+    rule: set[Channel],
+    chosen: dict[str, Preference],
+    has_email: bool,
+    has_phone: bool,
+    has_push: bool,
 ) -> None:
-    choice = choose_channels(rule, ShopperPreferences(email, sms), Contact(has_email, has_phone))
+    preferences = ShopperPreferences(**chosen)
+    contact = Contact(has_email, has_phone, has_push)
+    choice = choose_channels(rule, preferences, contact)
     sent = set(choice.send)
     suppressed = {channel for channel, _ in choice.suppressed}
     assert sent | suppressed == rule  # every rule channel is accounted for …
     assert not sent & suppressed  # … exactly once
-    preference = {E: email, S: sms}
-    for channel in sent - {Channel.WEBHOOK}:
-        assert preference[channel] is not OFF
-    if {E, S} <= sent:
-        assert email is ON
-        assert sms is ON
+    shopper_sent = sent - {Channel.WEBHOOK}
+    for channel in shopper_sent:
+        assert preferences.of(channel) is not OFF
+        assert contact.reaches(channel)
+    if len(shopper_sent) > 1:  # more than one channel only when the shopper asked for each
+        assert all(preferences.of(c) is ON for c in shopper_sent)
+    for channel in shopper_sent & {W, P}:
+        assert preferences.of(channel) is ON
     shopper_reachable = [
         c
-        for c in (E, S)
-        if c in rule and preference[c] is not OFF and (has_email if c is E else has_phone)
+        for c in (E, S, W, P)
+        if c in rule
+        and contact.reaches(c)
+        and (preferences.of(c) is ON or (c in (E, S) and preferences.of(c) is UNSET))
     ]
     if shopper_reachable:  # the shopper hears about it on at least one channel
-        assert sent & {E, S}
+        assert shopper_sent

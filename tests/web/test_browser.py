@@ -57,8 +57,9 @@ def page(browser: Any) -> Iterator[Any]:
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield tab
     context.close()
-    # A wrong answer (403) or a typo (422) is a page the shopper is meant to see.
-    expected = ("status of 403", "status of 422")
+    # A wrong answer (403), a typo (422) or being offline is a page the shopper is meant
+    # to see.
+    expected = ("status of 403", "status of 422", "ERR_INTERNET_DISCONNECTED")
     unexpected = [e for e in errors if not any(status in e for status in expected)]
     assert not unexpected  # no CSP violations, script errors or missing assets
 
@@ -229,3 +230,122 @@ def test_the_page_works_without_javascript(
         assert page.get_by_text("Ana Souza").count() == 1  # still verified
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "gate_label", "show", "offer", "shown"),
+    [
+        (
+            "pt-BR",
+            "CEP ou e-mail",
+            "Mostrar dados",
+            "Receba as novidades deste pedido",
+            "foi enviado",
+        ),
+        (
+            "es",
+            "Código postal o correo electrónico",
+            "Mostrar datos",
+            "Recibe las novedades de este pedido",
+            "fue enviado",
+        ),
+        (
+            "en",
+            "Postal code or e-mail",
+            "Show details",
+            "Get the news about this order",
+            "has shipped",
+        ),
+    ],
+)
+def test_the_installed_page_shows_pushed_news_and_opens_offline(
+    server: LiveServer,
+    tenant: Tenant,
+    page: Any,
+    lang: str,
+    gate_label: str,
+    show: str,
+    offer: str,
+    shown: str,
+) -> None:
+    from rumbo.notifications.channels.push import payload
+    from tests.notifications.conftest import make_message
+
+    order = _branded_order(server, tenant)
+    url = f"{server.url}/t/{order['tracking_code']}?lang={lang}"
+    manifest = httpx.get(f"{server.url}/t/{order['tracking_code']}/manifest.webmanifest").json()
+    assert manifest["start_url"] == f"/t/{order['tracking_code']}"
+    assert manifest["display"] == "standalone"
+    page.context.grant_permissions(["notifications"], origin=server.url)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+
+    page.goto(url)
+    page.get_by_label(gate_label).fill("01310-100")
+    page.get_by_role("button", name=show).click()
+    page.get_by_role("heading", name=offer).wait_for()
+    # The channels this order can use (no SMS provider, no WhatsApp sender here): e-mail,
+    # on by default; turning it off is saved for the order.
+    boxes = page.locator("input[data-channel]")
+    assert boxes.count() == 1
+    email = page.locator("input[data-channel=email]")
+    assert email.is_checked()
+    email.uncheck()
+    page.wait_for_function("document.getElementById('notify-state').textContent.length > 0")
+    assert not email.is_checked()  # a failed save would have put it back
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    [registration] = [r for r in registrations if r["scopeURL"].endswith("/t/")][:1]
+
+    # What Rumbo's push channel encrypts for this order, as the push service hands it over.
+    news = payload(
+        make_message(
+            language=lang,
+            tracking_code=order["tracking_code"],
+            tracking_url=f"{server.url}/t/{order['tracking_code']}",
+        )
+    )
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": server.url,
+            "registrationId": registration["registrationId"],
+            "data": news.decode(),
+        },
+    )
+    page.wait_for_function(
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length > 0)"
+    )
+    notes = page.evaluate(
+        """navigator.serviceWorker.ready
+        .then(r => r.getNotifications())
+        .then(n => n.map(x => ({title: x.title, body: x.body, lang: x.lang, tag: x.tag})))"""
+    )
+    assert notes == [
+        {
+            "title": "Casa Aurora Móveis",
+            "body": notes[0]["body"],
+            "lang": lang,
+            "tag": f"rumbo-{order['tracking_code']}",
+        }
+    ]
+    assert order["tracking_code"] in notes[0]["body"]
+    assert shown in notes[0]["body"]
+
+    # Seen once under the worker, the page opens without a network with its last status.
+    page.reload()
+    status = page.locator("#status-title").inner_text()
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        assert page.locator("#status-title").inner_text() == status
+        accent = page.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+        )
+        assert accent == "#5b2a86"  # the store's colours came from the worker's copy
+    finally:
+        page.context.set_offline(False)

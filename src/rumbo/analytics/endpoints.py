@@ -8,9 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from rumbo.analytics import service
+from rumbo.analytics import channels, service
 from rumbo.analytics.schemas import (
     BottleneckOut,
+    ChannelOut,
+    ChannelsOut,
     FiguresOut,
     HeatCellOut,
     HistogramOut,
@@ -212,4 +214,20 @@ def lanes(
         origins=sorted({c.origin for c in cells}),
         destinations=sorted({c.destination for c in cells}),
         cells=[HeatCellOut(**asdict(c)) for c in cells],
+    )
+
+
+@router.get(
+    "/channels",
+    response_model=ChannelsOut,
+    summary="Per notification channel: sent, delivered, read, and WISMO inquiries per 100 orders",
+)
+def channel_figures(session: SessionDep, merchant_id: MerchantDep, w: WindowDep) -> ChannelsOut:
+    return ChannelsOut(
+        start=w.start,
+        end=w.end,
+        channels=[
+            ChannelOut(**asdict(f))
+            for f in channels.channel_figures(session, merchant_id, w.start, w.end)
+        ],
     )

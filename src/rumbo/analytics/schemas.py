@@ -236,3 +236,20 @@ class LanesOut(BaseModel):
     origins: list[str]
     destinations: list[str]
     cells: list[HeatCellOut]
+
+
+class ChannelOut(BaseModel):
+    channel: str = Field(description="email, sms, whatsapp, push, or none (no message reached).")
+    sent: int
+    delivered: int | None = Field(description="Where the channel reports it (WhatsApp).")
+    read: int | None = Field(description="Where the channel reports it (WhatsApp).")
+    failed: int
+    orders: int = Field(description="Orders at least one message on this channel reached.")
+    wismo: int = Field(description="Where-is-it and delay inquiries about those orders.")
+    wismo_per_100_orders: float | None
+
+
+class ChannelsOut(BaseModel):
+    start: date
+    end: date
+    channels: list[ChannelOut]

@@ -12,12 +12,14 @@ from rumbo.models.merchant import Merchant
 from rumbo.models.notification_rule import NotificationRule
 from rumbo.models.order import Order
 from rumbo.models.outbox_message import OutboxMessage
+from rumbo.models.push_subscription import PushSubscription
 from rumbo.models.shipment import Shipment
 from rumbo.models.shopper_preference import ShopperPreference
 from rumbo.models.staff import StaffSession, StaffUser
 from rumbo.models.stale_threshold import StaleThreshold
 from rumbo.models.support import Conversation, ConversationTurn, Inquiry, OrderNote
 from rumbo.models.webhook_endpoint import WebhookEndpoint
+from rumbo.models.whatsapp_account import WhatsAppAccount
 
 __all__ = [
     "ApiKey",
@@ -36,10 +38,12 @@ __all__ = [
     "Order",
     "OrderNote",
     "OutboxMessage",
+    "PushSubscription",
     "Shipment",
     "ShopperPreference",
     "StaffSession",
     "StaffUser",
     "StaleThreshold",
     "WebhookEndpoint",
+    "WhatsAppAccount",
 ]

@@ -24,6 +24,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
         Index("ix_outbox_messages_order", "order_id", "id"),
+        # Provider status callbacks name the message by the provider's id.
+        Index("ix_outbox_messages_reference", "reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,3 +48,6 @@ class OutboxMessage(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the provider reported afterwards (WhatsApp status webhooks), where it does.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -19,7 +19,7 @@ from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
-from rumbo.models import OutboxMessage, WebhookEndpoint
+from rumbo.models import OutboxMessage, ShopperPreference, WebhookEndpoint
 from rumbo.notifications import service
 from rumbo.notifications.restraint import Channel
 from rumbo.notifications.schemas import (
@@ -91,7 +91,11 @@ def put_rules(body: RulesIn, session: SessionDep, merchant_id: MerchantDep) -> R
     response_model=PreferencesOut,
     tags=["public tracking"],
     summary="The shopper's channels and language for this order",
-    responses={401: {"description": "A valid X-Tracking-Token is required."}},
+    responses={
+        401: {"description": "A valid X-Tracking-Token is required."},
+        404: {"description": "No order has this tracking code."},
+        422: {"description": "WhatsApp turned on for an order without a phone number."},
+    },
 )
 def put_preferences(
     tracking_code: str,
@@ -108,7 +112,17 @@ def put_preferences(
             "Verify the order first (X-Tracking-Token from /verify).", 401, "unauthorized"
         )
     pref = service.set_preferences(session, order, body, clock.now())
-    return PreferencesOut(email=pref.email, sms=pref.sms, language=pref.language)
+    return preferences_out(pref)
+
+
+def preferences_out(pref: ShopperPreference) -> PreferencesOut:
+    return PreferencesOut(
+        email=pref.email,
+        sms=pref.sms,
+        whatsapp=pref.whatsapp,
+        push=pref.push,
+        language=pref.language,
+    )
 
 
 _PAGE = """<!doctype html>

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from rumbo.events.pipeline import StatusChange
 from rumbo.kit.timezones import zone_name_of
-from rumbo.models import Order, OutboxMessage, ShopperPreference, WebhookEndpoint
+from rumbo.models import Order, OutboxMessage, PushSubscription, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
 from rumbo.notifications.restraint import (
+    OPT_IN_CHANNELS,
     Channel,
     Contact,
     Pending,
@@ -169,6 +170,8 @@ def enqueue_news(
                 ShopperPreference.order_id.label("preference_of"),
                 ShopperPreference.email.label("wants_email"),
                 ShopperPreference.sms.label("wants_sms"),
+                ShopperPreference.whatsapp.label("wants_whatsapp"),
+                ShopperPreference.push.label("wants_push"),
             )
             .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
             .where(Order.id.in_(chunk))
@@ -176,19 +179,36 @@ def enqueue_news(
             orders[row.id] = row
             if row.preference_of is not None:
                 preferences[row.id] = row
+    subscribed: set[int] = set()
+    if any(Channel.PUSH in rules[item.kind] for item in wanted):
+        for chunk in _chunks(order_ids):
+            subscribed.update(
+                conn.scalars(
+                    select(PushSubscription.order_id)
+                    .where(PushSubscription.order_id.in_(chunk))
+                    .distinct()
+                )
+            )
 
     rows: list[dict[str, Any]] = []
     for item in wanted:
         kind, payload, promise = item.kind, item.payload, item.promise
         order = orders[item.order_id]
         pref = preferences.get(order.id)
+        chosen = ShopperPreferences(
+            _preference(pref.wants_email if pref else None),
+            _preference(pref.wants_sms if pref else None),
+            _preference(pref.wants_whatsapp if pref else None),
+            _preference(pref.wants_push if pref else None),
+        )
         choice = choose_channels(
             rules[kind],
-            ShopperPreferences(
-                _preference(pref.wants_email if pref else None),
-                _preference(pref.wants_sms if pref else None),
+            chosen,
+            Contact(
+                has_email=bool(order.customer_email),
+                has_phone=bool(order.customer_phone),
+                has_push=order.id in subscribed,
             ),
-            Contact(has_email=bool(order.customer_email), has_phone=bool(order.customer_phone)),
         )
 
         for channel in choice.send:
@@ -224,6 +244,8 @@ def enqueue_news(
                     _row(merchant_id, order.id, kind, channel, now, payload, promise=promise)
                 )
         for channel, reason in choice.suppressed:
+            if channel in OPT_IN_CHANNELS and chosen.of(channel) is Preference.UNSET:
+                continue  # WhatsApp or push the shopper never asked for: nothing to show
             rows.append(
                 _row(
                     merchant_id,
@@ -285,9 +307,13 @@ def _row(
     }
 
 
+# Channels that make the shopper's phone buzz wait out the night; e-mail does not.
+_QUIET_CHANNELS = frozenset({Channel.SMS.value, Channel.WHATSAPP.value, Channel.PUSH.value})
+
+
 def _send_at(channel: str, settled: datetime, destination: Any) -> datetime:
-    """When shopper news settled at ``settled`` may go: SMS waits out quiet hours."""
-    if channel == Channel.SMS.value:
+    """When shopper news settled at ``settled`` may go: phone channels wait out quiet hours."""
+    if channel in _QUIET_CHANNELS:
         return release_time(settled, zone_name_of(destination), QUIET_HOURS)
     return settled
 

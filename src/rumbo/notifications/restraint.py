@@ -74,6 +74,7 @@ class Reason(StrEnum):
     OPTED_OUT = "opted_out"  # the shopper turned this channel off
     NO_CONTACT = "no_contact"  # no e-mail address / phone number for the shopper
     DUPLICATE = "duplicate"  # another channel already says the same thing
+    NOT_OPTED_IN = "not_opted_in"  # WhatsApp / push: the shopper never asked for it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,6 +139,8 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBHOOK = "webhook"
+    WHATSAPP = "whatsapp"
+    PUSH = "push"
 
 
 class Preference(StrEnum):
@@ -150,12 +153,25 @@ class Preference(StrEnum):
 class ShopperPreferences:
     email: Preference = Preference.UNSET
     sms: Preference = Preference.UNSET
+    whatsapp: Preference = Preference.UNSET
+    push: Preference = Preference.UNSET
+
+    def of(self, channel: Channel) -> Preference:
+        return Preference(getattr(self, channel.value))
 
 
 @dataclass(frozen=True, slots=True)
 class Contact:
     has_email: bool
     has_phone: bool
+    has_push: bool = False  # at least one device subscribed to this order
+
+    def reaches(self, channel: Channel) -> bool:
+        if channel is Channel.EMAIL:
+            return self.has_email
+        if channel is Channel.PUSH:
+            return self.has_push
+        return self.has_phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +182,11 @@ class ChannelChoice:
 
 # When the shopper has not chosen, e-mail is preferred: it costs nothing per
 # message, carries the store's branding and a one-click unsubscribe.
-SHOPPER_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS)
+SHOPPER_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.PUSH)
+# Channels that never carry news the shopper did not ask for on them: WhatsApp
+# requires an opt-in (https://business.whatsapp.com/policy, "Opt-in"), and a push
+# subscription exists only because the shopper asked on that device.
+OPT_IN_CHANNELS: frozenset[Channel] = frozenset({Channel.WHATSAPP, Channel.PUSH})
 
 
 def choose_channels(
@@ -176,31 +196,32 @@ def choose_channels(
 
     - ``webhook`` goes to the store, not the shopper: sent whenever the rule has it.
     - A shopper channel the rule lacks is not considered at all.
-    - Turned off by the shopper → ``opted_out``; no address or number → ``no_contact``.
-    - Of what remains, e-mail *and* SMS both go only if the shopper turned both
-      on; otherwise one goes (the one turned on, else e-mail) and the other is
-      a ``duplicate``.
+    - Turned off by the shopper → ``opted_out``; no address, number or subscribed
+      device → ``no_contact``; WhatsApp or push never turned on → ``not_opted_in``.
+    - Of what remains, every channel the shopper turned on goes, and only those;
+      when none was turned on, one goes (e-mail, else SMS) and the others are a
+      ``duplicate``.
     """
     send: list[Channel] = []
     suppressed: list[tuple[Channel, Reason]] = []
     candidates: list[Channel] = []
-    preference = {Channel.EMAIL: preferences.email, Channel.SMS: preferences.sms}
-    reachable = {Channel.EMAIL: contact.has_email, Channel.SMS: contact.has_phone}
     for channel in SHOPPER_CHANNELS:
         if channel not in rule_channels:
             continue
-        if preference[channel] is Preference.OFF:
+        preference = preferences.of(channel)
+        if preference is Preference.OFF:
             suppressed.append((channel, Reason.OPTED_OUT))
-        elif not reachable[channel]:
+        elif not contact.reaches(channel):
             suppressed.append((channel, Reason.NO_CONTACT))
+        elif channel in OPT_IN_CHANNELS and preference is not Preference.ON:
+            suppressed.append((channel, Reason.NOT_OPTED_IN))
         else:
             candidates.append(channel)
-    if all(preference[c] is Preference.ON for c in candidates):
-        send.extend(candidates)
-    else:
-        chosen = next((c for c in candidates if preference[c] is Preference.ON), candidates[0])
-        send.append(chosen)
-        suppressed.extend((c, Reason.DUPLICATE) for c in candidates if c is not chosen)
+    chosen = [c for c in candidates if preferences.of(c) is Preference.ON]
+    if not chosen and candidates:
+        chosen = candidates[:1]
+    send.extend(chosen)
+    suppressed.extend((c, Reason.DUPLICATE) for c in candidates if c not in chosen)
     if Channel.WEBHOOK in rule_channels:
         send.append(Channel.WEBHOOK)
     return ChannelChoice(tuple(send), tuple(suppressed))

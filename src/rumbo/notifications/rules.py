@@ -11,7 +11,8 @@ from rumbo.notifications.message import Kind
 from rumbo.notifications.restraint import Channel
 
 # Without rules of its own a merchant's shoppers hear about the milestones that
-# matter to them (and the problems they may have to act on) by e-mail, and the
+# matter to them (and the problems they may have to act on) by e-mail (or the
+# WhatsApp / push they asked for), and the
 # store's webhooks hear about every status.
 DEFAULT_EMAIL_KINDS: frozenset[Kind] = frozenset(
     {
@@ -35,7 +36,9 @@ def default_rules() -> dict[Kind, frozenset[Channel]]:
     for kind in Kind:
         channels: set[Channel] = set()
         if kind in DEFAULT_EMAIL_KINDS:
-            channels.add(Channel.EMAIL)
+            # WhatsApp and push carry the same news, but only to shoppers who turned
+            # them on (see restraint.choose_channels); then they replace e-mail.
+            channels.update((Channel.EMAIL, Channel.WHATSAPP, Channel.PUSH))
         if kind.status is not None or kind in _PROACTIVE:
             channels.add(Channel.WEBHOOK)
         if channels:

@@ -16,7 +16,7 @@ WebhookType = Annotated[str, StringConstraints(pattern=r"^order\.[a-z_]+$", max_
 
 class Rule(StrictModel):
     kind: Kind
-    channels: list[Channel] = Field(max_length=3)
+    channels: list[Channel] = Field(max_length=len(Channel))
 
 
 class RulesIn(StrictModel):
@@ -35,12 +35,20 @@ class PreferencesIn(StrictModel):
 
     email: bool | None = None
     sms: bool | None = None
+    whatsapp: bool | None = Field(
+        None, description="true records the shopper's WhatsApp opt-in (from this page)."
+    )
+    push: bool | None = Field(
+        None, description="Devices subscribe with POST …/push-subscriptions; false stops push."
+    )
     language: Language | None = None
 
 
 class PreferencesOut(BaseModel):
     email: bool | None
     sms: bool | None
+    whatsapp: bool | None
+    push: bool | None
     language: str | None
 
 
@@ -85,8 +93,123 @@ class NotificationOut(BaseModel):
     endpoint_id: int | None
     created_at: datetime
     sent_at: datetime | None
+    delivered_at: datetime | None = Field(description="Reported by the provider (WhatsApp).")
+    read_at: datetime | None = Field(description="Reported by the provider (WhatsApp).")
 
 
 class UnsubscribeOut(BaseModel):
     unsubscribed: bool
     channel: Channel
+
+
+# Meta's template names: lowercase letters, digits and underscores
+# (https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates).
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
+GraphId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[!-~]+$")]
+
+
+class WhatsAppSettingsIn(StrictModel):
+    """The store's Cloud API sender and its approved utility templates."""
+
+    phone_number_id: GraphId
+    access_token: Secret
+    app_secret: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
+    api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] = "v21.0"
+    templates: dict[
+        Annotated[str, StringConstraints(max_length=32)], dict[Language, TemplateName]
+    ] = Field(
+        max_length=len(Kind),
+        description="kind → language → template name; each template's body takes "
+        "{{1}} the store's name, {{2}} the tracking code, {{3}} the tracking page's address.",
+    )
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "phone_number_id": "106540352242922",
+                    "access_token": "EAAG…",
+                    "app_secret": "1222e786b144d0e85b9f365372d93676",
+                    "api_version": "v21.0",
+                    "templates": {
+                        "shipped": {"pt-BR": "pedido_enviado", "es": "pedido_enviado_es"},
+                        "delivered": {"pt-BR": "pedido_entregue", "en": "order_delivered"},
+                    },
+                }
+            ]
+        },
+    }
+
+
+class WhatsAppSettingsOut(BaseModel):
+    phone_number_id: str
+    api_version: str
+    templates: dict[str, dict[str, str]]
+    paused_templates: dict[str, dict[str, str | None]] = Field(
+        description="Templates Meta refused (paused, disabled, reclassified) and why; "
+        "put the settings again once fixed."
+    )
+    webhook_path: str = Field(description="The callback URL to give Meta (after the host).")
+    verify_token: str = Field(description="The verify token to give Meta with it.")
+    updated_at: datetime
+
+
+class WhatsAppOptIn(StrictModel):
+    """The shopper's consent, as the store recorded it (e.g. a checkout box)."""
+
+    opted_in: bool = True
+    recorded_at: datetime | None = Field(None, description="When consent was given; default now.")
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [{"opted_in": True, "recorded_at": "2026-11-20T10:02:00-03:00"}]
+        },
+    }
+
+
+class PushKeys(StrictModel):
+    p256dh: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86,88}={0,2}$")]
+    auth: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,24}={0,2}$")]
+
+
+class PushSubscriptionIn(StrictModel):
+    """``PushSubscription.toJSON()`` from the browser, plus the page's language."""
+
+    endpoint: Annotated[AnyHttpUrl, Field(max_length=1000)]
+    keys: PushKeys
+    language: Language | None = None
+    expirationTime: int | None = Field(None, ge=0, le=2**53)  # noqa: N815 - the browser's name
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "endpoint": "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bHq",
+                    "expirationTime": None,
+                    "keys": {
+                        "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4"
+                        "bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                        "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+                    },
+                    "language": "pt-BR",
+                }
+            ]
+        },
+    }
+
+
+class PushSubscriptionOut(BaseModel):
+    id: int
+    endpoint: str
+    language: str | None
+    created_at: datetime
+
+
+class PushKeyOut(BaseModel):
+    public_key: str | None = Field(
+        description="VAPID applicationServerKey (base64url); null: push is off on this server."
+    )

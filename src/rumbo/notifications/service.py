@@ -65,6 +65,12 @@ def set_preferences(
         session.add(pref)
     for field in data.model_fields_set:
         setattr(pref, field, getattr(data, field))
+    if data.whatsapp and "whatsapp" in data.model_fields_set:
+        if not order.customer_phone:
+            raise RumboError("The order has no phone number for WhatsApp.", 422, "no_phone_number")
+        # The record of consent Meta's policy asks for: when, and that it was this page.
+        pref.whatsapp_opt_in_at = now
+        pref.whatsapp_opt_in_source = "page"
     pref.updated_at = now
     session.flush()
     return pref

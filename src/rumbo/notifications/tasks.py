@@ -38,22 +38,37 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, or_, select, update
 
 from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.events.status import Status
 from rumbo.kit.clock import Clock, SystemClock
 from rumbo.kit.timezones import zone_name_of
-from rumbo.models import Merchant, Order, OutboxMessage, Shipment, ShopperPreference
+from rumbo.models import (
+    Merchant,
+    Order,
+    OutboxMessage,
+    PushSubscription,
+    Shipment,
+    ShopperPreference,
+    WhatsAppAccount,
+)
 from rumbo.models import WebhookEndpoint as EndpointRow
 from rumbo.notifications import backoff
 from rumbo.notifications.channels.email import EmailChannel, SmtpConfig, SmtpSecurity
+from rumbo.notifications.channels.push import Subscription, VapidKey, WebPushChannel
 from rumbo.notifications.channels.sms import SmsChannel, TwilioConfig, TwilioSms
 from rumbo.notifications.channels.webhook import (
     WebhookChannel,
     WebhookConfig,
     WebhookEndpoint,
+)
+from rumbo.notifications.channels.whatsapp import (
+    TemplateUnusable,
+    Unreachable,
+    WhatsAppChannel,
+    WhatsAppSender,
 )
 from rumbo.notifications.errors import DeliveryError, PermanentError
 from rumbo.notifications.message import Branding, Kind, Message
@@ -78,6 +93,7 @@ POLL_SECONDS = 0.5
 # An endpoint failing this long without one success is disabled until re-enabled.
 DISABLE_AFTER = timedelta(days=5)
 NOT_CONFIGURED = "channel_not_configured"
+UNREACHABLE = "unreachable"  # the provider says this number or device cannot receive
 ERROR_LIMIT = 1000
 
 
@@ -91,7 +107,10 @@ class Job:
     payload: dict[str, Any]
     attempts: int
     endpoint_id: int | None
+    merchant_id: int = 0
     message: Message | None = None
+    whatsapp: WhatsAppSender | None = None
+    devices: list[Subscription] | None = None
     endpoint: WebhookEndpoint | None = None
     skip: str | None = None  # suppress with this reason instead of sending
     broken: str | None = None  # fail permanently: the message cannot be built
@@ -106,6 +125,8 @@ class Outcome:
     error: str | None = None
     reason: str | None = None
     disable_endpoint: bool = False
+    paused_template: str | None = None  # WhatsApp: Meta refused this template
+    gone: Sequence[int] = ()  # push subscriptions the push service no longer knows
 
 
 def smtp_config(settings: Settings) -> SmtpConfig | None:
@@ -164,6 +185,16 @@ class Notifier:
         self.sms = SmsChannel(TwilioSms(twilio, self.client)) if twilio else None
         self.webhook = WebhookChannel(
             WebhookConfig(timeout=webhook_timeout), client=self.client, clock=self.clock.now
+        )
+        self.whatsapp = WhatsAppChannel(self.client, base_url=settings.whatsapp_base_url)
+        self.push = (
+            WebPushChannel(
+                VapidKey(settings.vapid_private_key, settings.vapid_subject),
+                self.client,
+                clock=self.clock.now,
+            )
+            if settings.vapid_private_key
+            else None
         )
         self.tokens = UnsubscribeTokens(settings.secret_key)
         self._limit = asyncio.Semaphore(settings.notification_concurrency)
@@ -277,6 +308,7 @@ class Notifier:
                     )
                     .returning(
                         _OUTBOX.c.id,
+                        _OUTBOX.c.merchant_id,
                         _OUTBOX.c.order_id,
                         _OUTBOX.c.endpoint_id,
                         _OUTBOX.c.channel,
@@ -300,6 +332,7 @@ class Notifier:
                 r.payload,
                 r.attempts,
                 r.endpoint_id,
+                merchant_id=r.merchant_id,
                 created_at=r.created_at,
             )
             for r in rows
@@ -352,6 +385,8 @@ class Notifier:
                         ShopperPreference.order_id,
                         ShopperPreference.email,
                         ShopperPreference.sms,
+                        ShopperPreference.whatsapp,
+                        ShopperPreference.push,
                         ShopperPreference.language,
                     ).where(ShopperPreference.order_id.in_(order_ids))
                 )
@@ -362,6 +397,8 @@ class Notifier:
                 .order_by(Shipment.id.desc())
             ):
                 parcels[s.order_id] = s  # the first parcel registered wins
+        senders = self._whatsapp_senders(conn, rows)
+        devices = self._devices(conn, rows)
         by_id = {r.id: r for r in rows}
         for job in jobs:
             if job.channel == Channel.WEBHOOK.value:
@@ -375,8 +412,8 @@ class Notifier:
                 continue
             order = orders.get(by_id[job.id].order_id)
             pref = prefs.get(by_id[job.id].order_id)
-            configured = self.email if job.channel == Channel.EMAIL.value else self.sms
-            if configured is None:
+            configured = self._configured(job, senders, devices)
+            if not configured:
                 job.skip = NOT_CONFIGURED
             elif order is None:
                 job.skip = "order_deleted"
@@ -388,6 +425,77 @@ class Notifier:
                 except ValueError as exc:
                     job.broken = f"cannot build the message: {exc}"
         return jobs
+
+    def _configured(
+        self,
+        job: Job,
+        senders: dict[int, WhatsAppSender],
+        devices: dict[int, list[Subscription]],
+    ) -> bool:
+        """Attach what the job's channel needs; False when that channel cannot send."""
+        channel = job.channel
+        if channel == Channel.EMAIL.value:
+            return self.email is not None
+        if channel == Channel.SMS.value:
+            return self.sms is not None
+        if channel == Channel.WHATSAPP.value:
+            job.whatsapp = senders.get(job.merchant_id)
+            return job.whatsapp is not None
+        if channel == Channel.PUSH.value:
+            job.devices = devices.get(job.id, [])
+            return self.push is not None
+        return False
+
+    def _whatsapp_senders(self, conn: Connection, rows: Sequence[Any]) -> dict[int, WhatsAppSender]:
+        merchants = sorted({r.merchant_id for r in rows if r.channel == Channel.WHATSAPP.value})
+        if not merchants:
+            return {}
+        return {
+            a.merchant_id: WhatsAppSender(
+                phone_number_id=a.phone_number_id,
+                access_token=a.access_token,
+                api_version=a.api_version,
+                templates=a.templates,
+                paused=frozenset(a.paused_templates),
+            )
+            for a in conn.execute(
+                select(
+                    WhatsAppAccount.merchant_id,
+                    WhatsAppAccount.phone_number_id,
+                    WhatsAppAccount.access_token,
+                    WhatsAppAccount.api_version,
+                    WhatsAppAccount.templates,
+                    WhatsAppAccount.paused_templates,
+                ).where(WhatsAppAccount.merchant_id.in_(merchants))
+            )
+        }
+
+    def _devices(self, conn: Connection, rows: Sequence[Any]) -> dict[int, list[Subscription]]:
+        """Each push job's subscribed devices, by job id."""
+        jobs_of: dict[int, list[int]] = {}
+        for r in rows:
+            if r.channel == Channel.PUSH.value:
+                jobs_of.setdefault(r.order_id, []).append(r.id)
+        found: dict[int, list[Subscription]] = {}
+        if not jobs_of:
+            return found
+        for s in conn.execute(
+            select(
+                PushSubscription.id,
+                PushSubscription.order_id,
+                PushSubscription.endpoint,
+                PushSubscription.p256dh,
+                PushSubscription.auth,
+                PushSubscription.language,
+            )
+            .where(PushSubscription.order_id.in_(sorted(jobs_of)))
+            .order_by(PushSubscription.id)
+        ):
+            for job_id in jobs_of[s.order_id]:
+                found.setdefault(job_id, []).append(
+                    Subscription(s.id, s.endpoint, s.p256dh, s.auth, s.language)
+                )
+        return found
 
     def _message(self, job: Job, order: Any, pref: Any, parcel: Any) -> Message:
         base = self.settings.base_url.rstrip("/")
@@ -443,11 +551,20 @@ class Notifier:
                         datetime.fromisoformat(job.payload["status_at"]),
                         job.payload,
                     )
+                elif job.whatsapp is not None:
+                    assert job.message is not None
+                    delivery = await self.whatsapp.send(job.message, job.whatsapp)
+                elif job.devices is not None:
+                    return await self._push(job)
                 else:
                     assert job.message is not None
                     channel = self.email if job.channel == Channel.EMAIL.value else self.sms
                     assert channel is not None
                     delivery = await channel.send(job.message)
+            except TemplateUnusable as exc:
+                return Outcome(job, FAILED, error=exc.detail, paused_template=exc.template)
+            except Unreachable as exc:
+                return Outcome(job, SUPPRESSED, error=exc.detail, reason=UNREACHABLE)
             except PermanentError as exc:
                 return Outcome(job, FAILED, error=exc.detail, disable_endpoint=exc.disable_endpoint)
             except DeliveryError as exc:
@@ -456,6 +573,20 @@ class Notifier:
                 log.exception("delivering outbox message %s failed", job.id)
                 return Outcome(job, "retry", error=f"unexpected {type(exc).__name__}: {exc}")
         return Outcome(job, SENT, reference=delivery.reference)
+
+    async def _push(self, job: Job) -> Outcome:
+        assert self.push is not None
+        assert job.message is not None
+        assert job.devices is not None
+        if not job.devices:
+            return Outcome(job, SUPPRESSED, reason=Reason.NO_CONTACT.value)
+        result = await self.push.send(job.message, job.devices)
+        error = "; ".join(result.errors) or None
+        if result.reference is not None:
+            return Outcome(job, SENT, reference=result.reference, error=error, gone=result.gone)
+        if len(result.gone) == len(job.devices):  # every device unsubscribed
+            return Outcome(job, SUPPRESSED, reason=Reason.NO_CONTACT.value, gone=result.gone)
+        return Outcome(job, FAILED, error=error, gone=result.gone)
 
     # ----------------------------------------------------------------------------- record
 
@@ -502,6 +633,7 @@ class Notifier:
                 rows,
             )
             self._track_endpoints(conn, outcomes, now)
+            self._track_channels(conn, outcomes, now)
         for o in outcomes:
             NOTIFICATIONS.labels(o.job.channel, o.status).inc()
             if o.status == SENT and o.job.created_at is not None:
@@ -557,6 +689,29 @@ class Notifier:
                 update(table)
                 .where(table.c.id == endpoint_id)
                 .values(enabled=False, disabled_at=now, disabled_reason=reason)
+            )
+
+    def _track_channels(self, conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Forget dead push subscriptions; stop using a template Meta refused, visibly."""
+        gone = sorted({sid for o in outcomes for sid in o.gone})
+        if gone:
+            conn.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+        for o in outcomes:
+            if o.paused_template is None:
+                continue
+            account = conn.execute(
+                select(WhatsAppAccount.id, WhatsAppAccount.paused_templates).where(
+                    WhatsAppAccount.merchant_id == o.job.merchant_id
+                )
+            ).first()
+            if account is None:
+                continue
+            paused = dict(account.paused_templates)
+            paused[o.paused_template] = {"reason": o.error, "at": now.isoformat()}
+            conn.execute(
+                update(WhatsAppAccount)
+                .where(WhatsAppAccount.id == account.id)
+                .values(paused_templates=paused)
             )
 
 

@@ -10,6 +10,7 @@ Everything works without JavaScript.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -32,7 +33,7 @@ from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
 from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
 from rumbo.kit.timezones import zone_for
-from rumbo.models import Order
+from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.orders.codes import (
     ALPHABET,
     LENGTH,
@@ -342,7 +343,7 @@ async def _tracking_page(
         return RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=301)
     token = request.cookies.get(_cookie_name(code))
     try:
-        tracking, _, version = await run_in_threadpool(_load, request, code, token)
+        tracking, order_id, version = await run_in_threadpool(_load, request, code, token)
     except NotFound:
         return _not_found(
             request,
@@ -358,11 +359,103 @@ async def _tracking_page(
         form_error=form_error,
         requested_lang=lang,
     )
+    if tracking.private is not None:  # the channel choices exist only past the gate
+        channels = await run_in_threadpool(_channel_choices, request, order_id)
+        context.update(page_token=token, channels=channels)
     context.update(extra or {})
     response = _render(request, "track.html", language, context, status_code)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _channel_choices(request: Request, order_id: int) -> list[tuple[str, bool]]:
+    """The channels the page offers the shopper, each with whether it is on now.
+
+    E-mail when the order has an address; SMS and WhatsApp when it has a phone and
+    the channel can send (Twilio set up, the store's WhatsApp sender). E-mail counts
+    as on while the shopper chose nothing, since it is then the default.
+    """
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    with db.reader() as conn:
+        row = conn.execute(
+            select(
+                Order.customer_email,
+                Order.customer_phone,
+                WhatsAppAccount.id.label("whatsapp_sender"),
+                ShopperPreference.email,
+                ShopperPreference.sms,
+                ShopperPreference.whatsapp,
+                ShopperPreference.push,
+            )
+            .outerjoin(WhatsAppAccount, WhatsAppAccount.merchant_id == Order.merchant_id)
+            .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
+            .where(Order.id == order_id)
+        ).first()
+    if row is None:
+        return []
+    chosen_other = any(v is True for v in (row.sms, row.whatsapp, row.push))
+    offered: list[tuple[str, bool]] = []
+    if row.customer_email:
+        offered.append(("email", row.email is True or (row.email is None and not chosen_other)))
+    if row.customer_phone and settings.twilio_account_sid:
+        offered.append(("sms", row.sms is True))
+    if row.customer_phone and row.whatsapp_sender is not None:
+        offered.append(("whatsapp", row.whatsapp is True))
+    return offered
+
+
+@router.get("/sw.js")
+async def service_worker() -> Response:
+    """The service worker, served from the root so that it may control ``/t/``."""
+    return Response(
+        (WEB_DIR / "static" / "sw.js").read_bytes(),
+        media_type="text/javascript",
+        # Browsers check for a new worker on navigation; never serve them a stale one.
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/t/{tracking_code}/manifest.webmanifest")
+async def manifest(tracking_code: str, request: Request, lang: str | None = None) -> Response:
+    """The order's page as an installable app (https://www.w3.org/TR/appmanifest/)."""
+    try:
+        code = parse_tracking_code(tracking_code)
+    except CodeError:
+        raise NotFound("No order has this tracking code.", "tracking_code_unknown") from None
+    db: Database = request.app.state.db
+
+    def read() -> Any:
+        with db.reader() as conn:
+            return conn.execute(
+                select(Merchant.name, Merchant.accent_color, Order.customer_locale)
+                .join(Merchant, Merchant.id == Order.merchant_id)
+                .where(Order.tracking_code == code)
+            ).first()
+
+    row = await run_in_threadpool(read)
+    if row is None:
+        raise NotFound("No order has this tracking code.", "tracking_code_unknown")
+    language = choose_language(lang, row.customer_locale, request.headers.get("accept-language"))
+    colours = content.palette(row.accent_color)
+    body = {
+        "name": f"{row.name} · {format_code(code)}",
+        "short_name": row.name[:12],
+        "lang": language,
+        "start_url": f"/t/{code}",
+        "scope": "/t/",
+        "id": f"/t/{code}",
+        "display": "standalone",
+        "theme_color": colours.accent,
+        "background_color": "#ffffff",
+        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @router.get("/t/{tracking_code}", response_class=HTMLResponse)
