@@ -38,6 +38,7 @@ from rumbo.orders import endpoints as order_endpoints
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.reactions import subscribe_all
+from rumbo.routes import endpoints as route_endpoints
 from rumbo.support import endpoints as support_endpoints
 from rumbo.web import chat as web_chat
 from rumbo.web import pages as web_pages
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
+        route_endpoints,  # depots, day plans, re-planning
         notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
         support_endpoints,  # inquiries API, support analytics
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
