@@ -13,8 +13,9 @@ class RouteStop(Base):
     """A shipment's place in a courier's day.
 
     ``planned_at`` is the arrival the plan computed; ``window_*`` the window the
-    shopper is shown. A ``locked`` stop keeps its courier when the day is
-    re-planned (the solver may still move it within that day); a delivered one (``delivered_at``) is never moved.
+    shopper is shown. A ``locked`` stop keeps its courier when the day is re-planned
+    (its place in that courier's order may change); a delivered one
+    (``delivered_at``) is never moved.
     """
 
     __tablename__ = "route_stops"

@@ -19,6 +19,7 @@ from rumbo.routes.travel import TravelModel
 # Shown to the shopper: wide enough to hold the usual error, on round five minutes.
 WINDOW_BEFORE = timedelta(minutes=10)
 WINDOW_WIDTH = timedelta(minutes=30)
+MIN_LIVE_WIDTH = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,24 @@ class DayPlan:
     unassigned: list[int]
 
 
+def _floor5(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0) - timedelta(minutes=moment.minute % 5)
+
+
 def window_for(arrival: datetime) -> tuple[datetime, datetime]:
-    start = arrival - WINDOW_BEFORE
-    start = start.replace(second=0, microsecond=0) - timedelta(minutes=start.minute % 5)
+    """The window a plan promises before the courier sets off."""
+    start = _floor5(arrival - WINDOW_BEFORE)
     return start, start + WINDOW_WIDTH
+
+
+def live_window(predicted: datetime, seen_at: datetime) -> tuple[datetime, datetime]:
+    """A window around a prediction made at ``seen_at``: a quarter of the time still to go,
+    between 10 and 30 minutes wide, so it narrows as the courier approaches."""
+    lead = max(timedelta(0), predicted - seen_at)
+    width = min(WINDOW_WIDTH, max(MIN_LIVE_WIDTH, lead / 4))
+    start = _floor5(predicted - width / 3)
+    end = _floor5(predicted + width * 2 / 3 + timedelta(minutes=4, seconds=59))
+    return start, max(end, start + MIN_LIVE_WIDTH)
 
 
 def timeline(

@@ -12,7 +12,6 @@ from alembic import op
 
 import rumbo.models.types
 
-
 revision: str = "0018"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,114 @@
+"""Live arrival windows: from the plan before the courier sets off, from the courier's
+progress after; only behind the privacy gate; unchanged by a duplicate position."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rumbo.routes.planning import live_window
+from tests.conftest import NOW, Tenant
+from tests.routes.conftest import DEPOT, couriers, depot, parcel
+
+
+def test_live_window_narrows_as_the_courier_approaches() -> None:
+    predicted = datetime(2026, 11, 23, 17, 22, tzinfo=UTC)
+    far = live_window(predicted, predicted - timedelta(hours=3))
+    near = live_window(predicted, predicted - timedelta(minutes=20))
+    for start, end in (far, near):
+        assert start <= predicted <= end
+        assert end - start <= timedelta(minutes=60)
+        assert start.minute % 5 == 0
+        assert end.minute % 5 == 0
+    assert near[1] - near[0] < far[1] - far[0]
+
+
+def _day(client: TestClient, tenant: Tenant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    depot_id = depot(client, tenant)
+    places = [(DEPOT[0] + 0.01 * i, DEPOT[1] + 0.004 * i) for i in range(1, 6)]
+    orders = [parcel(client, tenant, where) for where in places]
+    shifts = couriers(client, tenant, 1)
+    shifts[0]["starts_at"] = "2026-11-23T08:30:00-03:00"  # under way at the suite's 09:00
+    plan = client.post(
+        "/api/v1/routes/plans",
+        json={"depot_id": depot_id, "day": "2026-11-23", "shifts": shifts},
+        headers=tenant.headers,
+    ).json()
+    return plan, orders
+
+
+def _private(client: TestClient, code: str) -> Any:
+    token = client.post(f"/api/v1/track/{code}/verify", json={"postal_code": "05405-000"}).json()[
+        "token"
+    ]
+    return client.get(f"/api/v1/track/{code}", headers={"X-Tracking-Token": token}).json()[
+        "private"
+    ]
+
+
+def _fix(client: TestClient, device_id: str, where: tuple[float, float], at: datetime) -> None:
+    url = f"/osmand?id={device_id}&lat={where[0]}&lon={where[1]}&timestamp={int(at.timestamp())}"
+    assert client.get(url).status_code == 200
+
+
+def test_window_is_shown_only_after_the_gate_and_follows_the_courier(
+    client: TestClient, tenant: Tenant
+) -> None:
+    plan, orders = _day(client, tenant)
+    courier = plan["couriers"][0]
+    last = courier["stops"][-1]
+    order = next(o for o in orders if o["shipment_id"] == last["shipment_id"])
+    code = order["tracking_code"]
+
+    public = client.get(f"/api/v1/track/{code}").json()
+    assert public["private"] is None
+    assert "window" not in client.get(f"/api/v1/track/{code}").text
+    page = client.get(f"/t/{code}?lang=en").text
+    assert "Stop 5 of 5" not in page
+
+    before = _private(client, code)["arrival"]
+    assert (before["stop"], before["stops"]) == (5, 5)
+    assert before["window_start"] == last["window_start"]
+
+    # The courier is seen near the fourth stop: the window now comes from that progress.
+    fourth = courier["stops"][3]
+    _fix(client, courier["device_id"], (fourth["lat"], fourth["lon"]), NOW - timedelta(minutes=1))
+    live = _private(client, code)["arrival"]
+    assert (live["stop"], live["stops"]) == (5, 5)
+    start, end = (datetime.fromisoformat(live[k]) for k in ("window_start", "window_end"))
+    assert end - start <= timedelta(minutes=30)
+    assert start >= NOW - timedelta(minutes=5)
+
+    # The same position again changes neither the window nor the plan.
+    _fix(client, courier["device_id"], (fourth["lat"], fourth["lon"]), NOW - timedelta(minutes=1))
+    assert _private(client, code)["arrival"] == live
+    again = client.get(f"/api/v1/routes/plans/{plan['id']}", headers=tenant.headers).json()
+    assert again == plan
+
+
+def test_tracking_page_says_which_stop_and_when_after_the_gate(
+    client: TestClient, tenant: Tenant
+) -> None:
+    plan, orders = _day(client, tenant)
+    first = plan["couriers"][0]["stops"][0]
+    code = next(o for o in orders if o["shipment_id"] == first["shipment_id"])["tracking_code"]
+    for lang, words in (
+        ("en", "Stop 1 of 5 — between"),
+        ("pt-BR", "Parada 1 de 5 — entre"),
+        ("es", "Parada 1 de 5 — entre las"),
+    ):
+        page = client.get(f"/t/{code}?lang={lang}")
+        assert words not in page.text
+        token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert token
+        client.post(
+            f"/t/{code}/verify?lang={lang}",
+            data={"answer": "05405-000", "form_token": token.group(1)},
+            headers={"Origin": "http://testserver"},
+        )
+        unlocked = client.get(f"/t/{code}?lang={lang}").text
+        assert words in unlocked, lang
+        client.cookies.clear()
