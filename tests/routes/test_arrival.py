@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -112,3 +113,26 @@ def test_tracking_page_says_which_stop_and_when_after_the_gate(
         unlocked = client.get(f"/t/{code}?lang={lang}").text
         assert words in unlocked, lang
         client.cookies.clear()
+
+
+def test_assistant_answers_when_with_the_window_only_to_a_verified_visitor(
+    client: TestClient, tenant: Tenant
+) -> None:
+    plan, orders = _day(client, tenant)
+    first = plan["couriers"][0]["stops"][0]
+    code = next(o for o in orders if o["shipment_id"] == first["shipment_id"])["tracking_code"]
+    question = {"question": "when will it arrive?", "lang": "en"}
+    anonymous = client.post(f"/api/v1/track/{code}/ask", json=question).json()["answer"]
+    assert "between" not in anonymous
+    token = client.post(f"/api/v1/track/{code}/verify", json={"postal_code": "05405-000"}).json()[
+        "token"
+    ]
+    verified = client.post(
+        f"/api/v1/track/{code}/ask", json=question, headers={"X-Tracking-Token": token}
+    ).json()["answer"]
+    arrival = _private(client, code)["arrival"]
+    start = datetime.fromisoformat(arrival["window_start"]).astimezone(
+        ZoneInfo("America/Sao_Paulo")
+    )
+    assert "between" in verified
+    assert start.strftime("%H:%M").lstrip("0") in verified or start.strftime("%H:%M") in verified
