@@ -50,6 +50,24 @@ def _private(client: TestClient, code: str) -> Any:
     ]
 
 
+def _window(arrival: dict[str, str]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(arrival["window_start"]), datetime.fromisoformat(
+        arrival["window_end"]
+    )
+
+
+def _delivered(client: TestClient, tenant: Tenant, number: str) -> None:
+    event = {
+        "event_id": f"delivered-{number}",
+        "source": "carrier",
+        "carrier": "correios",
+        "tracking_number": number,
+        "status": "delivered",
+        "occurred_at": (NOW - timedelta(minutes=10)).isoformat(),
+    }
+    assert client.post("/api/v1/events", json=[event], headers=tenant.headers).status_code < 300
+
+
 def _fix(client: TestClient, device_id: str, where: tuple[float, float], at: datetime) -> None:
     url = f"/osmand?id={device_id}&lat={where[0]}&lon={where[1]}&timestamp={int(at.timestamp())}"
     assert client.get(url).status_code == 200
@@ -74,17 +92,28 @@ def test_window_is_shown_only_after_the_gate_and_follows_the_courier(
     assert (before["stop"], before["stops"]) == (5, 5)
     assert before["window_start"] == last["window_start"]
 
-    # The courier is seen near the fourth stop: the window now comes from that progress.
+    # The first three are delivered; the courier is seen at the fourth stop, delivers it,
+    # then is seen at the fifth's door: the window now comes from that progress, and narrows.
+    numbers = {o["shipment_id"]: o["tracking_number"] for o in orders}
+    for stop in courier["stops"][:3]:
+        _delivered(client, tenant, numbers[stop["shipment_id"]])
     fourth = courier["stops"][3]
-    _fix(client, courier["device_id"], (fourth["lat"], fourth["lon"]), NOW - timedelta(minutes=1))
+    _fix(client, courier["device_id"], (fourth["lat"], fourth["lon"]), NOW - timedelta(minutes=3))
+    farther = _window(_private(client, code)["arrival"])
+    _delivered(client, tenant, numbers[fourth["shipment_id"]])
+    _fix(
+        client, courier["device_id"], (last["lat"], last["lon"] + 0.001), NOW - timedelta(minutes=1)
+    )
     live = _private(client, code)["arrival"]
     assert (live["stop"], live["stops"]) == (5, 5)
-    start, end = (datetime.fromisoformat(live[k]) for k in ("window_start", "window_end"))
-    assert end - start <= timedelta(minutes=30)
-    assert start >= NOW - timedelta(minutes=5)
+    nearer = _window(live)
+    assert nearer[1] - nearer[0] < farther[1] - farther[0] <= timedelta(minutes=60)
+    assert nearer[0] <= NOW <= nearer[1]
 
     # The same position again changes neither the window nor the plan.
-    _fix(client, courier["device_id"], (fourth["lat"], fourth["lon"]), NOW - timedelta(minutes=1))
+    _fix(
+        client, courier["device_id"], (last["lat"], last["lon"] + 0.001), NOW - timedelta(minutes=1)
+    )
     assert _private(client, code)["arrival"] == live
     again = client.get(f"/api/v1/routes/plans/{plan['id']}", headers=tenant.headers).json()
     assert again == plan

@@ -98,12 +98,13 @@ def shipment_arrival(conn: Connection, shipment_ids: Sequence[int]) -> StopArriv
     if not ahead or ahead[-1].key != stop.shipment_id:
         return planned
     position = (courier.lat, courier.lon)
+    travel = TravelModel.from_dict(stop.travel)
     visits = timeline(
         position,
         Courier(0, courier.recorded_at, courier.recorded_at + timedelta(days=1), len(ahead)),
         ahead,
-        TravelModel.from_dict(stop.travel),
+        travel,
         ZoneInfo(stop.timezone),
     )
-    start, end = live_window(visits[-1].arrival, courier.recorded_at)
+    start, end = live_window(visits[-1].arrival, courier.recorded_at, travel.heldout_mape)
     return StopArrival(stop.shipment_id, stop.sequence, total, start, end)

@@ -20,6 +20,9 @@ from rumbo.routes.travel import TravelModel
 WINDOW_BEFORE = timedelta(minutes=10)
 WINDOW_WIDTH = timedelta(minutes=30)
 MIN_LIVE_WIDTH = timedelta(minutes=10)
+MAX_LIVE_WIDTH = timedelta(minutes=60)
+# Until the couriers' tracks have measured it: leg times off by a quarter on average.
+DEFAULT_RELATIVE_ERROR = 0.25
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,19 @@ def window_for(arrival: datetime) -> tuple[datetime, datetime]:
     return start, start + WINDOW_WIDTH
 
 
-def live_window(predicted: datetime, seen_at: datetime) -> tuple[datetime, datetime]:
-    """A window around a prediction made at ``seen_at``: a quarter of the time still to go,
-    between 10 and 30 minutes wide, so it narrows as the courier approaches."""
+def live_window(
+    predicted: datetime, seen_at: datetime, relative_error: float | None = None
+) -> tuple[datetime, datetime]:
+    """A window around a prediction made at ``seen_at``, as wide as the travel model's
+    measured error over the time still to go (twice the held-out relative error, plus
+    ten minutes at the door), between 10 and 60 minutes: it narrows as the courier
+    approaches."""
+    error = DEFAULT_RELATIVE_ERROR if relative_error is None else relative_error
     lead = max(timedelta(0), predicted - seen_at)
-    width = min(WINDOW_WIDTH, max(MIN_LIVE_WIDTH, lead / 4))
-    start = _floor5(predicted - width / 3)
-    end = _floor5(predicted + width * 2 / 3 + timedelta(minutes=4, seconds=59))
-    return start, max(end, start + MIN_LIVE_WIDTH)
+    width = min(MAX_LIVE_WIDTH, MIN_LIVE_WIDTH + 2 * error * lead)
+    start = _floor5(predicted - width * 0.4)
+    end = _floor5(predicted + width * 0.6 + timedelta(minutes=4, seconds=59))
+    return start, min(max(end, start + MIN_LIVE_WIDTH), start + MAX_LIVE_WIDTH)
 
 
 def timeline(
