@@ -18,6 +18,7 @@ from rumbo.assistant.service import warm_up as warm_up_assistant
 from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.console import pages as console_pages
+from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
 from rumbo.errors import document_errors, error_body, install_error_handlers
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
         web_chat,  # the tracking page's chat box
         console_pages,  # /console: staff sign-in, search, orders, inquiries
+        console_routes,  # /console/routes: couriers' days on a map, lock, move, re-plan
         ops_endpoints,  # /readyz, /metrics
     ):
         app.include_router(module.router)

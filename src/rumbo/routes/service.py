@@ -22,7 +22,7 @@ from rumbo.models import (
     RouteStop,
     Shipment,
 )
-from rumbo.routes.planning import Courier, DayPlan, Parcel, plan_day, window_for
+from rumbo.routes.planning import Courier, DayPlan, Parcel, plan_day, timeline, window_for
 from rumbo.routes.schemas import (
     CourierOut,
     DepotCreate,
@@ -304,7 +304,7 @@ def _stops_of(session: Session, plan: RoutePlan) -> list[tuple[RouteStop, Order]
     return [(a, b) for a, b in session.execute(query)]
 
 
-def _shifts_of(session: Session, plan: RoutePlan) -> list[tuple[RouteShift, Device]]:
+def shifts_of(session: Session, plan: RoutePlan) -> list[tuple[RouteShift, Device]]:
     query = (
         select(RouteShift, Device)
         .join(Device, Device.id == RouteShift.device_pk)
@@ -315,7 +315,7 @@ def _shifts_of(session: Session, plan: RoutePlan) -> list[tuple[RouteShift, Devi
 
 
 def plan_out(session: Session, plan: RoutePlan) -> PlanOut:
-    shifts = _shifts_of(session, plan)
+    shifts = shifts_of(session, plan)
     stops: dict[int, list[StopOut]] = defaultdict(list)
     for stop, order in _stops_of(session, plan):
         lat, lon = _coordinates(order) or (0.0, 0.0)
@@ -377,7 +377,7 @@ def replan(
     depot = session.get_one(RouteDepot, plan.depot_id)
     zone = _zone(depot.timezone)
     travel = TravelModel.from_dict(plan.travel)
-    shifts = _shifts_of(session, plan)
+    shifts = shifts_of(session, plan)
     rows = _stops_of(session, plan)
     shipments = select(Shipment.id, Shipment.status, Shipment.status_at).where(
         Shipment.id.in_([stop.shipment_id for stop, _ in rows])
@@ -437,3 +437,72 @@ def replan(
     plan.updated_at = now
     session.flush()
     return plan
+
+
+def move_stop(
+    session: Session, merchant_id: int, plan_id: int, shipment_id: int, earlier: bool, now: datetime
+) -> RoutePlan:
+    """Swap a stop with its neighbour on the same courier's day (delivered stops stay put)
+    and recompute that courier's planned times and windows."""
+    plan = get_plan(session, merchant_id, plan_id)
+    stop = session.scalar(
+        select(RouteStop).where(RouteStop.plan_id == plan.id, RouteStop.shipment_id == shipment_id)
+    )
+    if stop is None:
+        raise NotFound("This shipment is not on the plan.", "stop_not_found")
+    route = [s for s, _ in _stops_of(session, plan) if s.shift_id == stop.shift_id]
+    at = route.index(stop)
+    other = at - 1 if earlier else at + 1
+    if 0 <= other < len(route) and stop.delivered_at is None and route[other].delivered_at is None:
+        stop.sequence, route[other].sequence = route[other].sequence, stop.sequence
+        session.flush()
+        _retime(session, plan, stop.shift_id)
+    plan.updated_at = now
+    session.flush()
+    return plan
+
+
+def _retime(session: Session, plan: RoutePlan, shift_id: int) -> None:
+    depot = session.get_one(RouteDepot, plan.depot_id)
+    shift = session.get_one(RouteShift, shift_id)
+    rows = [(s, o) for s, o in _stops_of(session, plan) if s.shift_id == shift_id]
+    open_rows = [(s, o) for s, o in rows if s.delivered_at is None and _coordinates(o)]
+    parcels = []
+    for s, o in open_rows:
+        lat, lon = _coordinates(o) or (0.0, 0.0)
+        parcels.append(Parcel(s.shipment_id, lat, lon, plan.service_seconds))
+    courier = Courier(shift.id, shift.starts_at, shift.ends_at, shift.capacity)
+    travel = TravelModel.from_dict(plan.travel)
+    visits = timeline((depot.lat, depot.lon), courier, parcels, travel, _zone(depot.timezone))
+    for (stop, _), visit in zip(open_rows, visits, strict=True):
+        stop.planned_at = visit.arrival
+        stop.window_start, stop.window_end = window_for(visit.arrival)
+
+
+def list_plans(session: Session, merchant_id: int, limit: int = 60) -> list[RoutePlan]:
+    query = (
+        select(RoutePlan)
+        .where(RoutePlan.merchant_id == merchant_id)
+        .order_by(RoutePlan.day.desc(), RoutePlan.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def tracks_of(session: Session, plan: RoutePlan) -> dict[int, list[tuple[float, float]]]:
+    """Each shift's recorded track during its hours (believable fixes only)."""
+    tracks: dict[int, list[tuple[float, float]]] = {}
+    for shift, _device in shifts_of(session, plan):
+        rows = session.execute(
+            select(DevicePosition.lat, DevicePosition.lon)
+            .where(
+                DevicePosition.device_pk == shift.device_pk,
+                DevicePosition.flag.is_(None),
+                DevicePosition.recorded_at >= shift.starts_at,
+                DevicePosition.recorded_at <= shift.ends_at,
+            )
+            .order_by(DevicePosition.recorded_at)
+            .limit(5000)
+        )
+        tracks[shift.id] = [(lat, lon) for lat, lon in rows]
+    return tracks
