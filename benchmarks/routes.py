@@ -294,7 +294,12 @@ def run(
     plan = sim._ok(
         sim.http.post(
             "/api/v1/routes/plans",
-            json={"depot_id": depot["id"], "day": day.isoformat(), "shifts": shifts},
+            json={
+                "depot_id": depot["id"],
+                "day": day.isoformat(),
+                "shifts": shifts,
+                "service_seconds": 240,  # the mean time at a door in this simulation
+            },
         )
     )
     planning_s = time.monotonic() - started
@@ -343,7 +348,7 @@ def run(
             here = there
     timeline.sort(key=lambda item: (item[0], item[1] != "fix"))
     tokens: dict[int, str] = {}
-    hits, looks, widths = 0, 0, []
+    hits, looks, widths, offsets = 0, 0, [], []
     pending_events: list[dict[str, Any]] = []
     for at, kind, what in timeline:
         if kind == "fix":
@@ -386,6 +391,7 @@ def run(
             looks += 1
             widths.append((end - start).total_seconds() / 60)
             hits += start <= truth[what] <= end
+            offsets.append((truth[what] - (start + (end - start) / 2)).total_seconds() / 60)
     if pending_events:
         sim.events(pending_events)
     late = sum(1 for k, at in truth.items() if at > promised[k][1])
@@ -405,6 +411,9 @@ def run(
         "inside_window_share": round(hits / looks, 3) if looks else None,
         "mean_window_minutes": round(sum(widths) / len(widths), 1) if widths else None,
         "max_window_minutes": max(widths) if widths else None,
+        "mean_arrival_minus_window_centre_minutes": round(sum(offsets) / len(offsets), 1)
+        if offsets
+        else None,
     }
 
 

@@ -30,6 +30,14 @@ class StopArrival:
     end: datetime
 
 
+def _attempted(status: str, status_at: datetime | None, shift_start: datetime) -> bool:
+    """Done for the day: delivered, or a delivery attempt that failed during this shift
+    (the courier has moved on; a failure from an earlier day is still to be tried)."""
+    if status == Status.DELIVERED:
+        return True
+    return status == Status.DELIVERY_FAILED and status_at is not None and status_at >= shift_start
+
+
 def shipment_arrival(conn: Connection, shipment_ids: Sequence[int]) -> StopArrival | None:
     """The window of the first of ``shipment_ids`` the courier will reach; ``None`` when
     none is on a plan still to be delivered."""
@@ -61,7 +69,13 @@ def shipment_arrival(conn: Connection, shipment_ids: Sequence[int]) -> StopArriv
     if stop is None:
         return None
     route = conn.execute(
-        select(RouteStop.sequence, RouteStop.shipment_id, Order.destination, Shipment.status)
+        select(
+            RouteStop.sequence,
+            RouteStop.shipment_id,
+            Order.destination,
+            Shipment.status,
+            Shipment.status_at,
+        )
         .join(Shipment, Shipment.id == RouteStop.shipment_id)
         .join(Order, Order.id == Shipment.order_id)
         .where(RouteStop.shift_id == stop.shift_id, RouteStop.delivered_at.is_(None))
@@ -91,7 +105,7 @@ def shipment_arrival(conn: Connection, shipment_ids: Sequence[int]) -> StopArriv
         Parcel(r.shipment_id, r.destination["lat"], r.destination["lon"], stop.service_seconds)
         for r in route
         if r.sequence <= stop.sequence
-        and r.status != Status.DELIVERED
+        and not _attempted(r.status, r.status_at, courier.starts_at)
         and isinstance(r.destination.get("lat"), int | float)
         and isinstance(r.destination.get("lon"), int | float)
     ]

@@ -99,18 +99,23 @@ def legs_of(track: Sequence[Fix]) -> list[Leg]:
 
 
 def _fit(legs: Sequence[Leg]) -> tuple[float, tuple[float, ...]]:
+    """Circuity as the tracks show it, and per hour the speed that makes
+    straight × circuity ÷ speed match the recorded leg times. Fitting the product, not
+    the path speed, keeps predictions right when fixes are too sparse to show every
+    corner (the path between two fixes is itself a straight line)."""
     circuity = statistics.median(max(1.0, leg.path_m / leg.straight_m) for leg in legs)
-    overall = sum(leg.path_m for leg in legs) / sum(leg.seconds for leg in legs) * 3.6
-    speeds = []
-    for hour in range(24):
-        these = [leg for leg in legs if leg.hour == hour]
-        if len(these) >= 3:
-            speeds.append(
-                sum(leg.path_m for leg in these) / sum(leg.seconds for leg in these) * 3.6
-            )
-        else:
-            speeds.append(overall)
-    return circuity, tuple(speeds)
+
+    def speed(these: Sequence[Leg]) -> float:
+        return (
+            circuity
+            * sum(leg.straight_m for leg in these)
+            / sum(leg.seconds for leg in these)
+            * 3.6
+        )
+
+    overall = speed(legs)
+    by_hour = [[leg for leg in legs if leg.hour == hour] for hour in range(24)]
+    return circuity, tuple(speed(these) if len(these) >= 3 else overall for these in by_hour)
 
 
 def learn(tracks: Sequence[Sequence[Fix]]) -> TravelModel:
