@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rumbo.devices.positions import haversine_m
 from rumbo.routes.planning import Courier, Parcel, plan_day
@@ -71,3 +73,29 @@ def test_pinned_parcels_stay_with_their_courier_and_none_is_dropped() -> None:
         arrivals = [v.arrival for v in route]
         assert arrivals == sorted(arrivals)
     assert haversine_m(*depot, *depot) == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    places=st.lists(
+        st.tuples(st.floats(-0.05, 0.05), st.floats(-0.05, 0.05)), min_size=0, max_size=30
+    ),
+    capacities=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+)
+def test_every_parcel_is_served_once_or_returned_whatever_the_input(
+    places: list[tuple[float, float]], capacities: list[int]
+) -> None:
+    zone = ZoneInfo("America/Sao_Paulo")
+    depot = (-23.5668, -46.6917)
+    couriers = [
+        Courier(n, START, START + timedelta(hours=4), capacity)
+        for n, capacity in enumerate(capacities)
+    ]
+    parcels = [
+        Parcel(n, depot[0] + dlat, depot[1] + dlon, 120) for n, (dlat, dlon) in enumerate(places)
+    ]
+    day = plan_day(depot, couriers, parcels, TravelModel(), zone, seconds=0.5)
+    served = [v.parcel for route in day.routes.values() for v in route]
+    assert sorted(served + day.unassigned) == list(range(len(places)))
+    for courier in couriers:
+        assert len(day.routes[courier.key]) <= courier.capacity
