@@ -18,6 +18,7 @@ from rumbo.assistant.service import warm_up as warm_up_assistant
 from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
 from rumbo.console import pages as console_pages
+from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
 from rumbo.errors import document_errors, error_body, install_error_handlers
@@ -40,6 +41,7 @@ from rumbo.orders.schemas import OrderCreate
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.reactions import subscribe_all
+from rumbo.routes import endpoints as route_endpoints
 from rumbo.support import endpoints as support_endpoints
 from rumbo.web import chat as web_chat
 from rumbo.web import pages as web_pages
@@ -208,12 +210,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
+        route_endpoints,  # depots, day plans, re-planning
         notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
         channel_endpoints,  # WhatsApp sender + Meta webhooks, Web Push subscriptions
         support_endpoints,  # inquiries API, support analytics
         web_pages,  # tracking pages, /static, live-update listener (lifespan)
         web_chat,  # the tracking page's chat box
         console_pages,  # /console: staff sign-in, search, orders, inquiries
+        console_routes,  # /console/routes: couriers' days on a map, lock, move, re-plan
         ops_endpoints,  # /readyz, /metrics
     ):
         app.include_router(module.router)

@@ -637,3 +637,49 @@ def report(
 
 if __name__ == "__main__":
     app()
+
+
+routes_app = typer.Typer(help="Courier routes.", no_args_is_help=True)
+app.add_typer(routes_app, name="routes")
+
+
+@routes_app.command("solve")
+def routes_solve(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A Solomon-format instance.")
+    ],
+    seconds: Annotated[float, typer.Option(min=0.5, max=3600, help="Time budget.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Vehicles, total distance and routes (fewest vehicles first, then shortest)."""
+    # Loaded here: the solver and its dataframes are heavy and only this command needs them.
+    from rumbo.routes.checker import check
+    from rumbo.routes.solomon import InstanceError, read_instance
+    from rumbo.routes.solver import solve
+
+    try:
+        problem = read_instance(file)
+    except InstanceError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    solved = solve(problem, seconds=seconds)
+    verdict = check(problem, solved.solution)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "instance": problem.name,
+                    "vehicles": verdict.vehicles,
+                    "distance": round(verdict.distance, 2),
+                    "feasible": verdict.feasible,
+                    "seconds": round(solved.seconds, 2),
+                    "routes": solved.solution.routes,
+                }
+            )
+        )
+    else:
+        typer.echo(f"{problem.name}: {verdict.vehicles} vehicles, distance {verdict.distance:.2f}")
+        for number, route in enumerate(solved.solution.routes, start=1):
+            typer.echo(f"Route {number} : {' '.join(map(str, route))}")
+    if not verdict.feasible:
+        raise typer.Exit(1)

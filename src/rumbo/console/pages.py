@@ -75,6 +75,9 @@ NOTICES = {
     "assigned": N_("Assignee changed."),
     "status": N_("Status changed."),
     "opened": N_("Inquiry opened."),
+    "route_locked": N_("Stop updated."),
+    "route_moved": N_("Stop moved; times recomputed."),
+    "route_replanned": N_("The rest of the day was planned again."),
     "staff": N_("Staff member added."),
     "active": N_("Staff member updated."),
 }

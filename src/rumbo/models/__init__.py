@@ -13,6 +13,10 @@ from rumbo.models.notification_rule import NotificationRule
 from rumbo.models.order import Order
 from rumbo.models.outbox_message import OutboxMessage
 from rumbo.models.push_subscription import PushSubscription
+from rumbo.models.route_depot import RouteDepot
+from rumbo.models.route_plan import RoutePlan
+from rumbo.models.route_shift import RouteShift
+from rumbo.models.route_stop import RouteStop
 from rumbo.models.shipment import Shipment
 from rumbo.models.shopper_preference import ShopperPreference
 from rumbo.models.staff import StaffSession, StaffUser
@@ -39,6 +43,10 @@ __all__ = [
     "OrderNote",
     "OutboxMessage",
     "PushSubscription",
+    "RouteDepot",
+    "RoutePlan",
+    "RouteShift",
+    "RouteStop",
     "Shipment",
     "ShopperPreference",
     "StaffSession",

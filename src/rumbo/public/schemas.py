@@ -59,6 +59,15 @@ class CourierPosition(BaseModel):
     recorded_at: datetime
 
 
+class ArrivalOut(BaseModel):
+    """The courier's day: this parcel is stop ``stop`` of ``stops``, expected in the window."""
+
+    stop: int
+    stops: int
+    window_start: datetime
+    window_end: datetime
+
+
 class PrivateDetail(BaseModel):
     """Shown only after the visitor proved they own the order."""
 
@@ -67,6 +76,11 @@ class PrivateDetail(BaseModel):
     items: list[Item]
     courier: CourierPosition | None = Field(
         None, description="While a parcel is out for delivery on a tracked courier device."
+    )
+    arrival: ArrivalOut | None = Field(
+        None,
+        description="While a parcel is on the store's planned courier route: its place in the "
+        "day and the arrival window, updated from the courier's progress.",
     )
 
 

@@ -29,6 +29,7 @@ from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import AddressOut, Item
 from rumbo.public.schemas import (
+    ArrivalOut,
     CourierPosition,
     Milestone,
     PrivateDetail,
@@ -39,6 +40,7 @@ from rumbo.public.schemas import (
     PublicTracking,
     Store,
 )
+from rumbo.routes.arrival import shipment_arrival
 
 _TOKEN_SALT = "rumbo.track.v1"
 
@@ -182,6 +184,7 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
         courier = courier_position(
             conn, [s.id for s in shipments if s.status == Status.OUT_FOR_DELIVERY]
         )
+        arrival = shipment_arrival(conn, [s.id for s in shipments])
         private = PrivateDetail(
             customer_name=order.customer_name,
             destination=AddressOut.model_validate(destination),
@@ -190,6 +193,14 @@ def public_tracking(conn: Connection, order: Any, *, verified: bool) -> PublicTr
                 lat=courier.lat, lon=courier.lon, recorded_at=courier.recorded_at
             )
             if courier
+            else None,
+            arrival=ArrivalOut(
+                stop=arrival.number,
+                stops=arrival.stops,
+                window_start=arrival.start,
+                window_end=arrival.end,
+            )
+            if arrival
             else None,
         )
     return PublicTracking(

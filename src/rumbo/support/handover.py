@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rumbo.assistant.facts import ArrivalWindow
 from rumbo.assistant.orders import facts_for
 from rumbo.assistant.service import answer
-from rumbo.models import Order
+from rumbo.models import Order, Shipment
+from rumbo.routes.arrival import shipment_arrival
 from rumbo.support.service import record_exchange
 from rumbo.web.i18n import translations
 
@@ -30,6 +33,14 @@ class AskOutcome:
     conversation_id: int
     inquiry_id: int | None
     inquiry_opened: bool
+
+
+def _arrival_window(session: Session, order: Order) -> ArrivalWindow | None:
+    """The courier's window for this order, if it is on a planned route; like the page,
+    told only to a verified visitor (it says when nobody is home)."""
+    shipments = list(session.scalars(select(Shipment.id).where(Shipment.order_id == order.id)))
+    arrival = shipment_arrival(session.connection(), shipments)
+    return ArrivalWindow(arrival.start, arrival.end) if arrival else None
 
 
 def ask(
@@ -49,7 +60,8 @@ def ask(
     exchange about the same order (a 404 otherwise). On a handover the reply ends by
     telling the shopper the number of the inquiry opened for them.
     """
-    reply = answer(question, facts_for(session, order, now), lang, verified)
+    window = _arrival_window(session, order) if verified else None
+    reply = answer(question, facts_for(session, order, now, window), lang, verified)
     exchange_text = reply.text
     exchange = record_exchange(
         session,

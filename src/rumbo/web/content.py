@@ -273,6 +273,9 @@ class Formatter:
         hour = format_skeleton("Hm", moment, tzinfo=self.zone, locale=self.locale)
         return f"{day} · {hour}"
 
+    def hour(self, moment: datetime) -> str:
+        return format_skeleton("Hm", moment, tzinfo=self.zone, locale=self.locale)
+
     def day(self, value: date) -> str:
         return format_date(value, "full", locale=self.locale)
 

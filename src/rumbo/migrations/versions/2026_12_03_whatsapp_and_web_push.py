@@ -13,7 +13,7 @@ from alembic import op
 import rumbo.models.types
 
 revision: str = "0019"
-down_revision: str | None = "0012"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 # The notification tables it extends live on their own branch.
 depends_on: str | Sequence[str] | None = "0004"

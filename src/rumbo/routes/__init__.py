@@ -1,0 +1,1 @@
+"""Courier routes: vehicle routing with time windows and capacities."""
