@@ -391,7 +391,7 @@ def raw_limit(target: Target, bodies: list[bytes]) -> dict[str, float]:
     return result
 
 
-def run(kind: str, orders: int, events: int, seconds: int) -> dict[str, Any]:
+def run(kind: str, orders: int, events: int, seconds: int, processes: int = 2) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"rumbo-bench-{kind}-"))
     target = Target(kind, workdir, orders)
     codes_file = workdir / "codes.txt"
@@ -401,8 +401,9 @@ def run(kind: str, orders: int, events: int, seconds: int) -> dict[str, Any]:
     hot_file = workdir / "hot.txt"
     hot_file.write_text("\n".join(target.codes[:1000]))
     hot_env = env | {"CODES_FILE": str(hot_file)}
-    results: dict[str, Any] = {"database": kind, "orders": orders}
-    server = Server(target.url)
+    results: dict[str, Any] = {"database": kind, "orders": orders, "api_processes": processes}
+    server = Server(target.url, workers=processes)
+    results["load_average_at_start"] = Path("/proc/loadavg").read_text().split()[0]
     try:
         # Warm up every worker's caches and connections.
         wrk(LOOKUP_LUA, server.base, "/", 2, env)
@@ -424,6 +425,7 @@ def run(kind: str, orders: int, events: int, seconds: int) -> dict[str, Any]:
         results["lookup_during_ingest"] = during
 
         results["single_event"] = wrk(SINGLE_LUA, server.base, "/api/v1/events", seconds, env)
+        results["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[0]
     finally:
         server.stop()
     results["raw_limit"] = raw_limit(target, bodies)
@@ -444,16 +446,21 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument(
+        "--processes", default="2", help="API processes; a list (1,2,4) runs each in turn"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     args.out.mkdir(exist_ok=True)
     for kind in kinds:
-        result = run(kind, args.orders, args.events, args.seconds)
-        result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        (args.out / f"ingest-{kind}.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(json.dumps(result, indent=2))
+        for processes in [int(p) for p in args.processes.split(",")]:
+            result = run(kind, args.orders, args.events, args.seconds, processes)
+            result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            name = f"ingest-{kind}-{processes}p.json"
+            (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
