@@ -34,7 +34,7 @@ def _stored(path: Path) -> list[tuple[str, str, str, int]]:
             text("SELECT email, role, password_hash, merchant_id FROM staff_users ORDER BY id")
         ).all()
     engine.dispose()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def test_create_asks_for_the_password_twice(sqlite_env: Path) -> None:

@@ -28,7 +28,8 @@ def _found(client: TestClient, q: str) -> str | None:
     """The order page a search lands on, if it lands on one."""
     response = client.get("/console/search", params={"q": q}, follow_redirects=False)
     assert response.status_code in (200, 303), response.text
-    return response.headers.get("location")
+    location: str | None = response.headers.get("location")
+    return location
 
 
 def test_one_box_finds_an_order_by_every_handle(
