@@ -54,6 +54,36 @@ Errors always look like `{"error": {"code": "...", "message": "...", "details": 
 """
 
 
+class HeadAsGet:
+    """Answer ``HEAD`` as the same ``GET`` would, headers and all, without the body.
+
+    RFC 9110 §9.3.2: the server "SHOULD send the same header fields in response to a
+    HEAD request as it would have sent if the request method had been GET". FastAPI's
+    routes only answer the methods they declare, so link checkers and monitors got 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        finished = False
+
+        async def headers_only(message: Any) -> None:
+            nonlocal finished
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body" and not finished:
+                # The first body part ends the response; a stream's later parts go nowhere,
+                # and the server then tells the stream the client has gone.
+                finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class BodySizeLimit:
     """Refuse request bodies over ``limit`` bytes with a 413, before reading them whole."""
 
@@ -146,7 +176,8 @@ def _freeze_startup_heap() -> None:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings)
-    subscribe_all()  # ingestion's reactions: outbox rows and live pages, in its transaction
+    # Ingestion's reactions: outbox rows and live pages, in its transaction.
+    subscribe_all(settings.notification_merge_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -193,6 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log
     for module in (
         device_endpoints,  # first: routes are tried in order, and /osmand is the hottest path

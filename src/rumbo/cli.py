@@ -23,7 +23,7 @@ def _wire() -> None:
     """Every command that stores events gets ingestion's reactions, as the server does."""
     from rumbo.reactions import subscribe_all
 
-    subscribe_all()
+    subscribe_all(get_settings().notification_merge_seconds)
 
 
 @app.command()

@@ -156,9 +156,11 @@ def update_webhook(
         _check_types(changes["event_types"])
         endpoint.event_types = sorted(set(changes["event_types"]))
     if changes.get("enabled") is True and not endpoint.enabled:
-        # The reason stays visible until the next disable; the failure streak restarts.
+        # Back on: nothing about it is disabled any more, and the failure streak restarts.
         endpoint.enabled = True
         endpoint.failing_since = None
+        endpoint.disabled_reason = None
+        endpoint.disabled_at = None
     elif changes.get("enabled") is False and endpoint.enabled:
         endpoint.enabled = False
         endpoint.disabled_reason = "disabled by the merchant"
