@@ -49,3 +49,27 @@ def test_the_demo_store_feeds_the_api_and_orders_progress(
     assert len(orders) == 12
     assert {o["status"] for o in orders} <= {"delivered", "cancelled"}
     assert any(o["shipments"] for o in orders)
+
+
+def test_a_restarted_demo_continues_the_same_store(client: TestClient, tenant: Tenant) -> None:
+    first = DemoStore(client, tenant.api_key, orders_per_minute=0, run_label="FIRST")
+    first.seed_orders(6, NOW, real_now=0.0)
+    # A second start: same seed, same store, the first start's orders already there.
+    second = DemoStore(client, tenant.api_key, orders_per_minute=0, run_label="SECOND")
+    second.seed_orders(6, NOW, real_now=0.0)
+    second.tick(real_now=10**9)
+
+    assert len(first.tracking_codes) == len(second.tracking_codes) == 6
+    for code in second.tracking_codes:
+        assert client.get(f"/api/v1/track/{code}").status_code == 200
+        assert client.get(f"/t/{code}").status_code == 200
+    orders = client.get("/api/v1/orders", params={"limit": 50}, headers=tenant.headers).json()
+    assert len(orders["items"]) == 12
+    second.orders_per_minute = 60.0
+    second.tick(real_now=10**9 + 1, now=NOW)  # and it keeps placing orders
+    assert len(second.tracking_codes) == 7
+
+
+def test_every_start_has_its_own_run() -> None:
+    client = TestClient.__new__(TestClient)
+    assert DemoStore(client, "k").run_label != DemoStore(client, "k").run_label

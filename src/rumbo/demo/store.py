@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -135,9 +136,10 @@ def _tracking_number(rng: random.Random, carrier: str) -> str:
 
 
 def plan_order(
-    rng: random.Random, seq: int, now: datetime, real_now: float, speed: float
+    rng: random.Random, seq: int, now: datetime, real_now: float, speed: float, run: str = ""
 ) -> OrderPlan:
-    """A whole order journey; ``speed`` simulated seconds pass per real second."""
+    """A whole order journey; ``speed`` simulated seconds pass per real second. ``run``
+    tells this start's orders apart from an earlier start's in the same store."""
     country = rng.choices(list(COUNTRY_WEIGHTS), weights=list(COUNTRY_WEIGHTS.values()))[0]
     route = ROUTES[country]
     city, state, postal = rng.choice(route["cities"])
@@ -193,7 +195,7 @@ def plan_order(
         steps.append((t, "carrier", "delivered", (city, state), "Delivered"))
         total = t
     placed = now - timedelta(seconds=total)
-    external_id = f"DEMO-{country}-{seq:06d}"
+    external_id = f"DEMO-{run}-{country}-{seq:06d}" if run else f"DEMO-{country}-{seq:06d}"
     tracking_number = _tracking_number(rng, carrier)
     split = rng.random() < 0.1 and fate >= 0.03
     second_number = _tracking_number(rng, carrier) if split else None
@@ -281,13 +283,29 @@ class HttpClient(Protocol):
     def post(self, url: str, *, json: Any, headers: dict[str, str]) -> Any: ...
 
 
+def run_stamp() -> str:
+    """A label for one start of the demo: the time in base 36 (starts sort in order)
+    and four random hex digits (two starts in one second still differ)."""
+    n, digits = int(time.time()), ""
+    while n:
+        n, d = divmod(n, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[d] + digits
+    return digits + secrets.token_hex(2).upper()
+
+
 @dataclass
 class DemoStore:
-    """Runs plans against a Rumbo server; ``tick()`` does what is due now."""
+    """Runs plans against a Rumbo server; ``tick()`` does what is due now.
+
+    Each start has its own ``run_label``: the store's external ids and the carriers' tracking
+    numbers of a restarted demo never repeat those of the starts before it, so a second
+    start continues the same store instead of having every order refused as a duplicate.
+    """
 
     client: HttpClient
     api_key: str
     seed: int = 7
+    run_label: str = field(default_factory=run_stamp)
     speed: float = 3600.0  # one simulated hour per real second
     orders_per_minute: float = 20.0
     rng: random.Random = field(init=False)
@@ -299,7 +317,7 @@ class DemoStore:
     _next_order_at: float = 0.0
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(f"{self.seed}:{self.run_label}")
 
     @property
     def headers(self) -> dict[str, str]:
@@ -308,7 +326,7 @@ class DemoStore:
     def place_order(self, now: datetime, real_now: float, progress: float = 0.0) -> None:
         """Create an order; with ``progress`` > 0 part of its journey already happened."""
         self.seq += 1
-        plan = plan_order(self.rng, self.seq, now, real_now, self.speed)
+        plan = plan_order(self.rng, self.seq, now, real_now, self.speed, self.run_label)
         response = self.client.post("/api/v1/orders", json=plan.create, headers=self.headers)
         if response.status_code not in (200, 201):
             return
