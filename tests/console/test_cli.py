@@ -86,7 +86,7 @@ def test_create_refuses_bad_input_with_a_message(
     runner = CliRunner()
     assert runner.invoke(app, ["staff", "create", "dup@aurora.example"]).exit_code == 0
     result = runner.invoke(app, ["staff", "create", *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.output
     assert len(_stored(sqlite_env)) == 1
 
@@ -94,6 +94,6 @@ def test_create_refuses_bad_input_with_a_message(
 def test_a_short_password_is_refused(sqlite_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUMBO_STAFF_PASSWORD", "short")
     result = CliRunner().invoke(app, ["staff", "create", "s@aurora.example"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "at least 10 characters" in result.output
     assert _stored(sqlite_env) == []
