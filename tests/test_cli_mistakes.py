@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sqlalchemy import create_engine, text
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from rumbo.cli import app
 from rumbo.config import get_settings
