@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rumbo import __version__
@@ -52,6 +53,9 @@ Rumbo follows an order from payment to the door.
 
 Errors always look like `{"error": {"code": "...", "message": "...", "details": ...}}`.
 """
+
+
+DOCS_ASSETS = "/docs-assets"
 
 
 class HeadAsGet:
@@ -192,7 +196,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.dispose()
             process_stopped()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN: a
+    # self-hosted box may have no way out, and the docs must still render there.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Rumbo",
         version=__version__,
         description=DESCRIPTION,
