@@ -18,6 +18,7 @@ from rumbo.notifications.outbox import FAILED, QUEUED, SUPPRESSED
 from rumbo.notifications.restraint import Channel
 from rumbo.notifications.rules import effective_rules
 from rumbo.notifications.schemas import PreferencesIn, Rule, RulesIn, RulesOut
+from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
 
 _UNSUBSCRIBE_SALT = "rumbo.unsubscribe.v1"
 
@@ -88,6 +89,15 @@ class UnsubscribeTokens:
             return int(data["o"]), Channel(data["c"])
         except (BadSignature, KeyError, TypeError, ValueError):
             raise NotFound("This unsubscribe link is not valid.", "unsubscribe_invalid") from None
+
+
+def shopper_language(session: Session, order_id: int) -> str:
+    """The language the shopper of ``order_id`` chose, else the order's, else English."""
+    chosen = session.scalar(
+        select(ShopperPreference.language).where(ShopperPreference.order_id == order_id)
+    )
+    order_locale = session.scalar(select(Order.customer_locale).where(Order.id == order_id))
+    return normalize_language(chosen) or normalize_language(order_locale) or DEFAULT_LANGUAGE
 
 
 def unsubscribe(session: Session, order_id: int, channel: Channel, now: datetime) -> None:
