@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from rumbo.demo.store import DemoStore, plan_order
+from rumbo.demo.store import DESCRIPTIONS, DemoStore, plan_order
 from tests.conftest import NOW, Tenant
 
 
@@ -73,3 +73,23 @@ def test_a_restarted_demo_continues_the_same_store(client: TestClient, tenant: T
 def test_every_start_has_its_own_run() -> None:
     client = TestClient.__new__(TestClient)
     assert DemoStore(client, "k").run_label != DemoStore(client, "k").run_label
+
+
+def test_the_demo_writes_descriptions_in_the_stores_language() -> None:
+    rng = random.Random(4)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    plans = [plan_order(rng, seq, now, 0.0, 3600) for seq in range(200)]
+    for language in ("pt-BR", "es", "en"):
+        # "Entregue à transportadora {carrier}": the words before the carrier's name.
+        own = {text.split("{carrier}")[0] for text in DESCRIPTIONS[language].values()}
+        ours = [p for p in plans if p.create["customer"]["locale"] == language]
+        assert ours, language
+        said = {
+            r.body["description"]
+            for p in ours
+            for r in p.releases
+            if r.kind == "event" and r.body.get("description")
+        }
+        assert said
+        for text in said:
+            assert any(text.startswith(start) for start in own), (language, text)

@@ -108,6 +108,47 @@ ROUTES: dict[str, dict[str, Any]] = {
         "products": [("T-shirt", 24.0), ("Running shoes", 120.0)],
     },
 }
+# What the store's payment provider, warehouse and carriers write, in the store's
+# language: a Brazilian carrier does not say "Delivered".
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "pt-BR": {
+        "paid": "Pagamento aprovado",
+        "cancelled": "Cancelado a pedido do cliente",
+        "packing": "Separação e embalagem",
+        "handed": "Entregue à transportadora {carrier}",
+        "transit": "Objeto em trânsito",
+        "address": "Endereço incompleto: a transportadora está verificando",
+        "out": "Objeto saiu para entrega ao destinatário",
+        "nobody": "Destinatário ausente",
+        "out_again": "Objeto saiu para entrega (segunda tentativa)",
+        "delivered": "Objeto entregue ao destinatário",
+    },
+    "es": {
+        "paid": "Pago aprobado",
+        "cancelled": "Cancelado a petición del cliente",
+        "packing": "Preparación y embalaje",
+        "handed": "Entregado a {carrier}",
+        "transit": "Envío en tránsito",
+        "address": "Dirección incompleta: el transportista la está revisando",
+        "out": "En reparto al destinatario",
+        "nobody": "Destinatario ausente",
+        "out_again": "En reparto (segundo intento)",
+        "delivered": "Entregado al destinatario",
+    },
+    "en": {
+        "paid": "Payment approved",
+        "cancelled": "Cancelled at the shopper's request",
+        "packing": "Picking and packing",
+        "handed": "Handed to {carrier}",
+        "transit": "Arrived at the sorting facility",
+        "address": "Address incomplete: the carrier is checking it",
+        "out": "With the courier for delivery",
+        "nobody": "Nobody at the address",
+        "out_again": "With the courier (second attempt)",
+        "delivered": "Left with the recipient",
+    },
+}
+
 COUNTRY_WEIGHTS = {"BR": 0.6, "ES": 0.2, "MX": 0.1, "US": 0.1}
 
 
@@ -146,25 +187,27 @@ def plan_order(
     name = rng.choice(route["names"])
     carrier, service = rng.choice(route["carriers"])
     fate = rng.random()
+    said = DESCRIPTIONS[route["locale"]]
     # The journey, as offsets from the purchase.
     steps: list[tuple[float, str, str, tuple[str, str] | None, str]] = []
     t = 0.0
     hour = 3600.0
     t += rng.uniform(0.02, 1.5) * hour
-    steps.append((t, "payment", "payment_confirmed", None, "Payment approved"))
+    steps.append((t, "payment", "payment_confirmed", None, said["paid"]))
     if fate < 0.03:
         t += rng.uniform(0.5, 6) * hour
-        steps.append((t, "store", "cancelled", None, "Cancelled at the shopper's request"))
+        steps.append((t, "store", "cancelled", None, said["cancelled"]))
         total = t
     else:
         t += rng.uniform(2, 30) * hour
         origin = route["origin"]
-        steps.append((t, "warehouse", "preparing", (origin[0], origin[1]), "Picking and packing"))
+        steps.append((t, "warehouse", "preparing", (origin[0], origin[1]), said["packing"]))
         t += rng.uniform(1, 8) * hour
-        steps.append((t, "warehouse", "shipped", (origin[0], origin[1]), f"Handed to {carrier}"))
+        handed = said["handed"].format(carrier=carrier)
+        steps.append((t, "warehouse", "shipped", (origin[0], origin[1]), handed))
         for hub in rng.sample(route["hubs"], k=min(len(route["hubs"]), rng.randint(1, 3))):
             t += rng.uniform(6, 30) * hour
-            steps.append((t, "carrier", "in_transit", hub, "In transit"))
+            steps.append((t, "carrier", "in_transit", hub, said["transit"]))
         if fate < 0.06:
             t += rng.uniform(4, 24) * hour
             steps.append(
@@ -173,14 +216,14 @@ def plan_order(
                     "carrier",
                     "exception",
                     (city, state),
-                    "Address incomplete: the carrier is checking it",
+                    said["address"],
                 )
             )
         t += rng.uniform(8, 30) * hour
-        steps.append((t, "carrier", "out_for_delivery", (city, state), "Out for delivery"))
+        steps.append((t, "carrier", "out_for_delivery", (city, state), said["out"]))
         if fate < 0.15:
             t += rng.uniform(2, 8) * hour
-            steps.append((t, "carrier", "delivery_failed", (city, state), "Nobody at the address"))
+            steps.append((t, "carrier", "delivery_failed", (city, state), said["nobody"]))
             t += rng.uniform(16, 30) * hour
             steps.append(
                 (
@@ -188,11 +231,11 @@ def plan_order(
                     "carrier",
                     "out_for_delivery",
                     (city, state),
-                    "Out for delivery (second attempt)",
+                    said["out_again"],
                 )
             )
         t += rng.uniform(1, 7) * hour
-        steps.append((t, "carrier", "delivered", (city, state), "Delivered"))
+        steps.append((t, "carrier", "delivered", (city, state), said["delivered"]))
         total = t
     placed = now - timedelta(seconds=total)
     external_id = f"DEMO-{run}-{country}-{seq:06d}" if run else f"DEMO-{country}-{seq:06d}"
