@@ -21,7 +21,7 @@ from rumbo.config import Settings, get_settings
 from rumbo.console import pages as console_pages
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
-from rumbo.errors import document_errors, error_body, install_error_handlers
+from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
@@ -230,6 +230,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
 
     install_error_handlers(app)
+    # Staff in a browser get a console page in their language instead of the JSON.
+    app.add_exception_handler(RumboError, console_pages.error_page)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log

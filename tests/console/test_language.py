@@ -196,3 +196,26 @@ def test_any_language_input_renders_a_page_in_one_of_ours(
     if accept is None:
         expected = normalize_language(lang) or normalize_language(cookie) or "en"
         assert page.headers["content-language"] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pt-BR", "Só um administrador pode abrir esta página."),
+        ("es", "Solo un administrador puede abrir esta página."),
+        ("en", "Only an administrator may open this page."),
+    ],
+)
+def test_an_agent_opening_an_admin_page_gets_a_page_in_their_language(
+    client: TestClient, agent: Staff, language: str, words: str
+) -> None:
+    signed_in(client, agent)
+    for path in ("/console/staff", "/console/analytics"):
+        page = client.get(path, params={"lang": language}, headers={"Accept": "text/html"})
+        assert page.status_code == 403
+        assert page.headers["content-type"].startswith("text/html")
+        assert _lang_of(page.text) == language
+        assert words in page.text
+    # A client that asks for JSON still gets the API's error.
+    api = client.get("/console/staff", headers={"Accept": "application/json"})
+    assert api.json()["error"]["code"] == "admin_only"

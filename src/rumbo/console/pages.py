@@ -25,7 +25,7 @@ from rumbo.console import auth, queries, service
 from rumbo.console.auth import AdminDep, FormAdminDep, FormStaffDep, StaffDep
 from rumbo.console.service import SignedIn
 from rumbo.db import Database, SessionDep
-from rumbo.errors import RumboError
+from rumbo.errors import RumboError, error_response
 from rumbo.kit.clock import Clock, ClockDep
 from rumbo.kit.ranges import date_range
 from rumbo.kit.schemas import RowId
@@ -236,6 +236,38 @@ _CSP = "; ".join(
         "object-src 'none'",
     )
 )
+
+
+# A refusal a staff member can meet in the browser, said in their language; any other
+# error on a console page is said by its status.
+PAGE_ERRORS = {
+    "admin_only": N_("Only an administrator may open this page."),
+    "csrf_failed": N_("This form was sent from another site."),
+}
+STATUS_ERRORS = {
+    403: N_("You may not open this page."),
+    404: N_("There is nothing here."),
+}
+DEFAULT_ERROR = N_("This request could not be completed.")
+
+
+async def error_page(request: Request, exc: Exception) -> Response:
+    """A ``RumboError`` on a console page a browser asked for, as a page in the staff
+    member's language; anywhere else, the API's JSON error."""
+    assert isinstance(exc, RumboError)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if not (request.url.path.startswith("/console") and wants_page):
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    message = PAGE_ERRORS.get(exc.code) or STATUS_ERRORS.get(exc.status_code, DEFAULT_ERROR)
+    staff = getattr(request.state, "staff", None)
+    return render(
+        request,
+        "error.html",
+        {"message": message, "code": exc.code},
+        staff=staff,
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 def render(
