@@ -65,6 +65,7 @@ def _seen(html: str) -> str:
 def test_every_page_speaks_its_language_with_no_raw_keys(
     client: TestClient, db: Database, tenant: Tenant, admin: Staff, language: str
 ) -> None:
+    day = "2026-11-"
     order = place(
         client, tenant, customer={"name": "Ana", "email": "a@x.example", "locale": language}
     )
