@@ -4,6 +4,7 @@ rule; orders the rule does not change are left untouched."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from alembic import command
 from sqlalchemy import select, update
@@ -26,7 +27,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _event(
-    external_id: str, event_id: str, status: Status, hour: int, **extra: str
+    external_id: str, event_id: str, status: Status, hour: int, **extra: Any
 ) -> NormalizedEvent:
     return NormalizedEvent(
         source="carrier" if "carrier" in extra else "payment",

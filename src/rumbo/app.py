@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rumbo import __version__
@@ -21,7 +22,7 @@ from rumbo.console import pages as console_pages
 from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
-from rumbo.errors import document_errors, error_body, install_error_handlers
+from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
@@ -56,6 +57,39 @@ Rumbo follows an order from payment to the door.
 
 Errors always look like `{"error": {"code": "...", "message": "...", "details": ...}}`.
 """
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` as the same ``GET`` would, headers and all, without the body.
+
+    RFC 9110 §9.3.2: the server "SHOULD send the same header fields in response to a
+    HEAD request as it would have sent if the request method had been GET". FastAPI's
+    routes only answer the methods they declare, so link checkers and monitors got 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        finished = False
+
+        async def headers_only(message: Any) -> None:
+            nonlocal finished
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body" and not finished:
+                # The first body part ends the response; a stream's later parts go nowhere,
+                # and the server then tells the stream the client has gone.
+                finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class BodySizeLimit:
@@ -150,7 +184,8 @@ def _freeze_startup_heap() -> None:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings)
-    subscribe_all()  # ingestion's reactions: outbox rows and live pages, in its transaction
+    # Ingestion's reactions: outbox rows and live pages, in its transaction.
+    subscribe_all(settings.notification_merge_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,7 +200,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.dispose()
             process_stopped()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN: a
+    # self-hosted box may have no way out, and the docs must still render there.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Rumbo",
         version=__version__,
         description=DESCRIPTION,
@@ -198,7 +236,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
 
     install_error_handlers(app)
+    # Staff in a browser get a console page in their language instead of the JSON.
+    app.add_exception_handler(RumboError, console_pages.error_page)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log
     for module in (
         device_endpoints,  # first: routes are tried in order, and /osmand is the hottest path

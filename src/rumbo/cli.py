@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from rumbo.config import get_settings
+from rumbo.errors import RumboError
 
-app = typer.Typer(help="Rumbo: self-hosted order tracking.", no_args_is_help=True)
-merchant_app = typer.Typer(help="Merchants and API keys.", no_args_is_help=True)
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+class UserMistake(Exception):
+    """Something the person typing the command can fix; shown as one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OneLineErrors(typer.Typer):
+    """A Typer whose commands answer a user's mistake (``UserMistake``, or a service's
+    ``RumboError``) with one line on stderr and exit status 2: no traceback, and the
+    command has written nothing by then (services refuse before they write)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Command], Command]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(function: Command) -> Command:
+            @functools.wraps(function)
+            def one_line(*call_args: Any, **call_kwargs: Any) -> Any:
+                try:
+                    return function(*call_args, **call_kwargs)
+                except (UserMistake, RumboError) as exc:
+                    typer.echo(f"error: {exc.message}", err=True)
+                    raise typer.Exit(2) from None
+
+            register(one_line)
+            return function
+
+        return decorator
+
+
+def _date(value: str, option: str) -> date:
+    """``value`` as a calendar day, or a mistake that names the option it came from."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UserMistake(f"{option} {value!r} is not a date (YYYY-MM-DD): {exc}") from None
+
+
+def _window(from_: str, to: str) -> tuple[date, date]:
+    start, end = _date(from_, "--from"), _date(to, "--to")
+    if start >= end:
+        raise UserMistake(f"--from {start} must be before --to {end}")
+    return start, end
+
+
+app = OneLineErrors(help="Rumbo: self-hosted order tracking.", no_args_is_help=True)
+merchant_app = OneLineErrors(help="Merchants and API keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
 
 
@@ -23,7 +75,7 @@ def _wire() -> None:
     """Every command that stores events gets ingestion's reactions, as the server does."""
     from rumbo.reactions import subscribe_all
 
-    subscribe_all()
+    subscribe_all(get_settings().notification_merge_seconds)
 
 
 @app.command()
@@ -227,7 +279,7 @@ def run_demo(
     store.run(stop)
 
 
-assistant_app = typer.Typer(help="The shopper assistant.", no_args_is_help=True)
+assistant_app = OneLineErrors(help="The shopper assistant.", no_args_is_help=True)
 app.add_typer(assistant_app, name="assistant")
 
 
@@ -240,13 +292,14 @@ def assistant_evaluate() -> None:
     raise typer.Exit(main())
 
 
-import_app = typer.Typer(help="Load data exported by other systems.", no_args_is_help=True)
+import_app = OneLineErrors(help="Load data exported by other systems.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-eta_app = typer.Typer(help="Delivery-date prediction.", no_args_is_help=True)
+eta_app = OneLineErrors(help="Delivery-date prediction.", no_args_is_help=True)
 app.add_typer(eta_app, name="eta")
 
 
-def _merchant_named(name: str) -> int:
+def _merchant_named(name: str, *, create: bool = False) -> int:
+    """The merchant called ``name``; an unknown name is a mistake unless ``create``."""
     from sqlalchemy import select
 
     from rumbo.db import Database
@@ -255,14 +308,52 @@ def _merchant_named(name: str) -> int:
     from rumbo.models import Merchant
 
     db = Database(get_settings())
-    with db.session() as session:
-        merchant_id = session.scalar(
-            select(Merchant.id).where(Merchant.name == name).order_by(Merchant.id)
-        )
-        if merchant_id is None:
-            merchant_id = create_merchant(session, name, SystemClock().now()).merchant_id
-    db.dispose()
+    try:
+        with db.session() as session:
+            merchant_id = session.scalar(
+                select(Merchant.id).where(Merchant.name == name).order_by(Merchant.id)
+            )
+            if merchant_id is None and not create:
+                known = list(session.scalars(select(Merchant.name).order_by(Merchant.id)))
+                raise UserMistake(
+                    f"no merchant named {name!r}"
+                    + (f" (there are: {', '.join(known)})" if known else " (there are none)")
+                )
+            if merchant_id is None:
+                merchant_id = create_merchant(session, name, SystemClock().now()).merchant_id
+    finally:
+        db.dispose()
     return merchant_id
+
+
+def _merchant_with_id(merchant_id: int) -> int:
+    from rumbo.db import Database
+    from rumbo.models import Merchant
+
+    db = Database(get_settings())
+    try:
+        with db.session(write=False) as session:
+            if session.get(Merchant, merchant_id) is None:
+                raise UserMistake(f"No merchant has the id {merchant_id}.")
+    finally:
+        db.dispose()
+    return merchant_id
+
+
+def _current_model(models_dir: Path) -> Any:
+    """The current ETA model, or a mistake saying what is wrong with the models folder."""
+    from rumbo.eta.model import EtaModel
+
+    hint = "train one with: rumbo eta train --until YYYY-MM-DD"
+    if not models_dir.is_dir():
+        raise UserMistake(f"no models folder at {models_dir} (RUMBO_MODELS_DIR); {hint}")
+    try:
+        return EtaModel.load_current(models_dir)
+    except FileNotFoundError as exc:
+        missing = exc.filename or str(exc)
+        raise UserMistake(f"the current ETA model is incomplete ({missing}); {hint}") from None
+    except (KeyError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise UserMistake(f"the ETA model in {models_dir} is unreadable: {exc}; {hint}") from None
 
 
 @import_app.command("olist")
@@ -270,9 +361,10 @@ def import_olist(
     folder: Annotated[
         Path, typer.Argument(exists=True, file_okay=False, help="The Kaggle CSV files.")
     ],
-    merchant: Annotated[
-        str, typer.Option(help="Merchant to import into (created if new).")
-    ] = "Olist",
+    merchant: Annotated[str, typer.Option(help="Merchant to import into.")] = "Olist",
+    create_merchant: Annotated[
+        bool, typer.Option("--create-merchant", help="Create the merchant if it is new.")
+    ] = False,
 ) -> None:
     """Import the Olist order history (Kaggle's files, unchanged) as one merchant's orders.
 
@@ -284,7 +376,9 @@ def import_olist(
     from rumbo.eta.store import import_histories
     from rumbo.kit.clock import SystemClock
 
-    merchant_id = _merchant_named(merchant)
+    if not (folder / "olist_orders_dataset.csv").is_file():
+        raise UserMistake(f"{folder} has no olist_orders_dataset.csv (Kaggle's Olist files)")
+    merchant_id = _merchant_named(merchant, create=create_merchant)
     total = sum(1 for _ in (folder / "olist_orders_dataset.csv").open(encoding="utf-8")) - 1
     db = Database(get_settings())
     with Progress() as progress:
@@ -305,11 +399,18 @@ def import_events(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV file.")],
     merchant_id: Annotated[int, typer.Option("--merchant-id", help="Whose events these are.")],
 ) -> None:
-    """Import warehouse, payment or carrier events from a CSV file (columns: see
-    rumbo.carriers.imports). Re-running it changes nothing."""
+    """Import warehouse, payment or carrier events from a UTF-8 CSV file with a header
+    row. Re-running it changes nothing.
+
+    Columns (any order): event_id; source (warehouse, payment, store, carrier, device
+    or agent); the order, as tracking_code, external_id, or carrier + tracking_number;
+    status (a Rumbo status, or picking, packing, dispatch, approved, refused,
+    refunded); occurred_at (ISO 8601 with a UTC offset); optional city, state,
+    country, description. Example and details: docs/importing-events.md.
+    """
     from rumbo.carriers.imports import import_file
 
-    raise typer.Exit(import_file(get_settings(), str(file), merchant_id))
+    raise typer.Exit(import_file(get_settings(), str(file), _merchant_with_id(merchant_id)))
 
 
 @eta_app.command("train")
@@ -320,18 +421,21 @@ def eta_train(
     merchant: Annotated[str, typer.Option(help="Whose history to learn from.")] = "Olist",
 ) -> None:
     """Fit the delivery-date model and make it the current version."""
-    from datetime import date
-
     from rumbo.db import Database
     from rumbo.eta.model import train
     from rumbo.eta.store import histories_from_db
 
+    cutoff = _date(until, "--until")
+    merchant_id = _merchant_named(merchant)
     settings = get_settings()
     db = Database(settings)
     with db.session(write=False) as session:
-        histories = histories_from_db(session, _merchant_named(merchant))
+        histories = histories_from_db(session, merchant_id)
     db.dispose()
-    model = train(histories, date.fromisoformat(until))
+    try:
+        model = train(histories, cutoff)
+    except ValueError as exc:  # too few delivered orders before the cutoff
+        raise UserMistake(f"cannot train on {merchant!r} until {cutoff}: {exc}") from None
     folder = model.save(settings.models_dir)
     typer.echo(
         json.dumps(
@@ -348,20 +452,24 @@ def eta_evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Score the current model on orders purchased in a window, beside the store's promise."""
-    from datetime import date
-
     from rumbo.db import Database
     from rumbo.eta.evaluation import evaluate, format_report
-    from rumbo.eta.model import EtaModel
     from rumbo.eta.store import histories_from_db
 
+    start, end = _window(from_, to)
+    merchant_id = _merchant_named(merchant)
     settings = get_settings()
+    model = _current_model(settings.models_dir)
     db = Database(settings)
     with db.session(write=False) as session:
-        histories = histories_from_db(session, _merchant_named(merchant))
+        histories = histories_from_db(session, merchant_id)
     db.dispose()
-    model = EtaModel.load_current(settings.models_dir)
-    report = evaluate(model, histories, date.fromisoformat(from_), date.fromisoformat(to))
+    try:
+        report = evaluate(model, histories, start, end)
+    except ValueError as exc:  # the window overlaps training, or no baseline
+        raise UserMistake(str(exc)) from None
+    if report.orders == 0:
+        raise UserMistake(f"no delivered orders of {merchant!r} purchased from {start} to {end}")
     typer.echo(report.to_json() if as_json else format_report(report))
 
 
@@ -418,7 +526,7 @@ def eta_rescore() -> None:
     typer.echo(json.dumps({"scored": summary.scored, "newly_at_risk": len(summary.newly_at_risk)}))
 
 
-def _age(value: str | None) -> timedelta | None:
+def _age(value: str | None, option: str) -> timedelta | None:
     from rumbo.ops.retention import parse_age
 
     if value is None:
@@ -426,7 +534,7 @@ def _age(value: str | None) -> timedelta | None:
     try:
         return parse_age(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise UserMistake(f"{option} {value!r}: {exc}") from None
 
 
 @app.command()
@@ -447,9 +555,10 @@ def prune(
     from rumbo.kit.clock import SystemClock
     from rumbo.ops.retention import prune as apply
 
-    positions, payloads = _age(positions_older_than), _age(payloads_older_than)
+    positions = _age(positions_older_than, "--positions-older-than")
+    payloads = _age(payloads_older_than, "--payloads-older-than")
     if positions is None and payloads is None:
-        raise typer.BadParameter("say --positions-older-than and/or --payloads-older-than")
+        raise UserMistake("say --positions-older-than and/or --payloads-older-than")
     db = Database(get_settings())
     try:
         report = apply(
@@ -464,7 +573,7 @@ def prune(
     typer.echo(json.dumps(vars(report), default=str))
 
 
-staff_app = typer.Typer(help="Console staff accounts.", no_args_is_help=True)
+staff_app = OneLineErrors(help="Console staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 
 
@@ -487,7 +596,6 @@ def staff_create(
 
     from rumbo.console.service import create_staff, only_merchant_id
     from rumbo.db import Database
-    from rumbo.errors import RumboError
     from rumbo.kit.clock import SystemClock
 
     if password_stdin:
@@ -507,9 +615,6 @@ def staff_create(
             )
             created = {"staff_id": staff.id, "email": staff.email, "role": staff.role}
             created["merchant_id"] = merchant_id
-    except RumboError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
     finally:
         db.dispose()
     typer.echo(json.dumps(created))
@@ -572,7 +677,7 @@ def _demo_history(count: int, seed: int) -> None:
     from rumbo.eta.store import import_histories
     from rumbo.kit.clock import SystemClock
 
-    merchant_id = _merchant_named("Demo History")
+    merchant_id = _merchant_named("Demo History", create=True)
     histories = generate_history(count, seed=seed)
     db = Database(get_settings())
     with Progress() as progress:
@@ -604,32 +709,23 @@ def report(
     ] = None,
 ) -> None:
     """Write the logistics report (figures, charts, bottlenecks) as one offline HTML file."""
-    from datetime import date
-
     from rumbo.analytics.report import GROUPINGS, write_report
     from rumbo.db import Database
-    from rumbo.errors import RumboError
     from rumbo.kit.clock import SystemClock
     from rumbo.web.i18n import LANGUAGES, normalize_language
 
     if group_by not in GROUPINGS:
-        raise typer.BadParameter(f"one of {', '.join(GROUPINGS)}", param_hint="--group-by")
+        raise UserMistake(f"--group-by is one of {', '.join(GROUPINGS)}, not {group_by!r}")
     language = normalize_language(lang)
     if language is None:
-        raise typer.BadParameter(f"one of {', '.join(LANGUAGES)}", param_hint="--lang")
-    try:
-        start, end = date.fromisoformat(from_), date.fromisoformat(to)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--from/--to") from exc
+        raise UserMistake(f"--lang is one of {', '.join(LANGUAGES)}, not {lang!r}")
+    start, end = _date(from_, "--from"), _date(to, "--to")
     db = Database(get_settings())
     try:
         path = write_report(
             db, start, end, SystemClock().now(), merchant_id=merchant,
             group_by=GROUPINGS[group_by], language=language, out=out,
         )  # fmt: skip
-    except RumboError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from exc
     finally:
         db.dispose()
     typer.echo(f"report written to {path.resolve()}")

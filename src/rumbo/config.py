@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     notification_batch_size: int = Field(100, ge=1, le=1000)
     notification_concurrency: int = Field(50, ge=1, le=1000)
     notification_lease_seconds: int = Field(120, ge=10)
+    notification_merge_seconds: int = Field(
+        300,
+        ge=0,
+        description="How long shopper e-mails and SMS wait so that news close together "
+        "goes out as one message (the furthest status); 0 sends each at once.",
+    )
     run_worker_in_process: bool | None = Field(
         None, description="Run `rumbo worker` inside `rumbo serve`; default: on with SQLite."
     )

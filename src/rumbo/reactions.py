@@ -7,6 +7,8 @@ gets the same reactions in its transaction.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
 from rumbo.events import pipeline
@@ -18,11 +20,18 @@ def announce_to_live_pages(session: Session, news: pipeline.Ingested) -> None:
     live.announce(session, news.order_ids)
 
 
+# RUMBO_NOTIFICATION_MERGE_SECONDS, set by the process's entry point.
+_merge_window = timedelta(minutes=5)
+
+
 def write_outbox(session: Session, news: pipeline.Ingested) -> None:
-    enqueue_for_changes(session, news.merchant_id, news.changes, news.now)
+    enqueue_for_changes(session, news.merchant_id, news.changes, news.now, window=_merge_window)
 
 
-def subscribe_all() -> None:
-    """Subscribe every reaction (idempotent: safe to call from each entry point)."""
+def subscribe_all(merge_seconds: int = 300) -> None:
+    """Subscribe every reaction (idempotent: safe to call from each entry point);
+    ``merge_seconds`` is how long shopper news waits to merge with what follows."""
+    global _merge_window
+    _merge_window = timedelta(seconds=merge_seconds)
     pipeline.subscribe(announce_to_live_pages)
     pipeline.subscribe(write_outbox)

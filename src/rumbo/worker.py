@@ -41,7 +41,7 @@ def services() -> list[tuple[str, Service]]:
 
 
 async def run_services(settings: Settings, stop: asyncio.Event) -> None:
-    subscribe_all()
+    subscribe_all(settings.notification_merge_seconds)
     db = Database(settings)
     tasks = [asyncio.create_task(run(settings, db, stop), name=name) for name, run in services()]
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_standalone_report_in_brazilian_portuguese(db: Database, tenant: Tenant)
 
 
 @pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("RUMBO_DATABASE_URL", database_url)
     get_settings.cache_clear()
     yield

@@ -23,7 +23,7 @@ from rumbo.events.status import Status
 IN_TRANSIT = SCENARIOS["in_transit_with_prediction"]
 
 
-def test_delivery_date_states_the_prediction_formatted_for_the_language():
+def test_delivery_date_states_the_prediction_formatted_for_the_language() -> None:
     reply = answer("when will it arrive", IN_TRANSIT, lang="en")
     assert reply.intent is Intent.DELIVERY_DATE
     assert "November 25, 2026" in reply.text
@@ -35,7 +35,7 @@ def test_delivery_date_states_the_prediction_formatted_for_the_language():
     assert "25 de novembro de 2026" in pt.text
 
 
-def test_missing_prediction_is_said_not_invented():
+def test_missing_prediction_is_said_not_invented() -> None:
     facts = replace(IN_TRANSIT, prediction=None, promised_delivery_date=None)
     reply = answer("when will it arrive", facts, lang="en")
     assert "no delivery prediction yet" in reply.text
@@ -43,7 +43,7 @@ def test_missing_prediction_is_said_not_invented():
     assert unsupported_statements(reply, facts, verified=False) == []
 
 
-def test_missing_city_is_said_not_invented():
+def test_missing_city_is_said_not_invented() -> None:
     facts = OrderFacts(
         status=Status.IN_TRANSIT,
         last_event=LastEvent("In transit", None, None, datetime(2026, 11, 20, 10, tzinfo=UTC)),
@@ -53,7 +53,7 @@ def test_missing_city_is_said_not_invented():
     assert "last_event.city" not in reply.facts_used
 
 
-def test_times_are_shown_in_the_destination_time_zone():
+def test_times_are_shown_in_the_destination_time_zone() -> None:
     facts = OrderFacts(
         status=Status.SHIPPED,
         status_changed_at=datetime(2026, 11, 21, 2, 30, tzinfo=UTC),
@@ -64,14 +64,14 @@ def test_times_are_shown_in_the_destination_time_zone():
     assert "20 de novembro de 2026 às 23:30" in reply.text
 
 
-def test_no_carrier_yet_is_said():
+def test_no_carrier_yet_is_said() -> None:
     reply = answer("what's the tracking number", SCENARIOS["no_carrier_yet"], lang="en")
     assert reply.intent is Intent.CARRIER_TRACKING
     assert "No carrier has been assigned" in reply.text
     assert reply.facts_used == frozenset()
 
 
-def test_every_shipment_carrier_is_listed_for_a_split_order():
+def test_every_shipment_carrier_is_listed_for_a_split_order() -> None:
     reply = answer("qual o codigo de rastreio?", SCENARIOS["split_shipment"], lang="pt-BR")
     assert "Correios" in reply.text
     assert "QB555666777BR" in reply.text
@@ -80,14 +80,14 @@ def test_every_shipment_carrier_is_listed_for_a_split_order():
     assert "1 de 2 volumes" in status.text
 
 
-def test_delivered_but_not_received_hands_over():
+def test_delivered_but_not_received_hands_over() -> None:
     reply = answer("o entregador nao veio", SCENARIOS["delivered"], lang="pt-BR")
     assert reply.intent is Intent.DELIVERY_FAILED
     assert reply.handover
     assert "18 de novembro de 2026" in reply.text
 
 
-def test_asking_for_a_person_hands_over_with_the_store_contact():
+def test_asking_for_a_person_hands_over_with_the_store_contact() -> None:
     reply = answer("quiero hablar con una persona", SCENARIOS["failed_attempt"], lang="es")
     assert reply.intent is Intent.HUMAN_AGENT
     assert reply.handover
@@ -95,14 +95,14 @@ def test_asking_for_a_person_hands_over_with_the_store_contact():
     assert "support.email" in reply.facts_used
 
 
-def test_low_confidence_says_not_sure_and_hands_over():
+def test_low_confidence_says_not_sure_and_hands_over() -> None:
     reply = answer("what is the capital of france", IN_TRANSIT, lang="en")
     assert reply.intent is Intent.UNKNOWN
     assert reply.handover
     assert "not sure" in reply.text
 
 
-def test_language_falls_back_to_the_question_then_the_customer_locale():
+def test_language_falls_back_to_the_question_then_the_customer_locale() -> None:
     assert answer("¿dónde está mi pedido?", IN_TRANSIT).lang == "es"
     assert answer("where is my order?", IN_TRANSIT).lang == "en"
     assert answer("??", replace(IN_TRANSIT, customer_locale="pt-BR")).lang == "pt-BR"
@@ -120,7 +120,7 @@ def test_language_falls_back_to_the_question_then_the_customer_locale():
         "cambiar direccion",
     ],
 )
-def test_personal_data_appears_only_when_verified(question: str, scenario: OrderFacts):
+def test_personal_data_appears_only_when_verified(question: str, scenario: OrderFacts) -> None:
     unverified = answer(question, scenario, verified=False)
     for pii in (scenario.customer_first_name, scenario.destination_address):
         if pii:
@@ -128,14 +128,14 @@ def test_personal_data_appears_only_when_verified(question: str, scenario: Order
     assert not {"customer_first_name", "destination_address"} & unverified.facts_used
 
 
-def test_verified_shopper_is_greeted_by_name_and_sees_the_address():
+def test_verified_shopper_is_greeted_by_name_and_sees_the_address() -> None:
     facts = SCENARIOS["delivered"]
     assert "Mariana" in answer("oi", facts, lang="pt-BR", verified=True).text
     change = answer("quero mudar o endereco de entrega", SCENARIOS["split_shipment"], verified=True)
     assert "Av. Boa Viagem 100, Recife" in change.text
 
 
-def test_cancel_before_shipping_hands_over_and_after_shipping_explains():
+def test_cancel_before_shipping_hands_over_and_after_shipping_explains() -> None:
     early = answer("quiero cancelar el pedido", SCENARIOS["no_carrier_yet"], lang="es")
     assert early.handover
     assert "aún se puede cancelar" in early.text
@@ -143,7 +143,7 @@ def test_cancel_before_shipping_hands_over_and_after_shipping_explains():
     assert "already shipped" in late.text
 
 
-def test_answer_carries_every_field():
+def test_answer_carries_every_field() -> None:
     facts = OrderFacts(
         status=Status.OUT_FOR_DELIVERY,
         prediction=DeliveryPrediction(date(2026, 11, 23)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rumbo.assistant.dataset import in_scope, load_examples
@@ -11,7 +13,7 @@ from rumbo.assistant.service import CONFIDENCE_THRESHOLD, default_classifier
 from rumbo.web.i18n import LANGUAGES
 
 
-def test_data_set_is_large_varied_and_split():
+def test_data_set_is_large_varied_and_split() -> None:
     examples = load_examples()
     for lang in LANGUAGES:
         rows = [e for e in examples if e.lang == lang and e.intent != "out_of_scope"]
@@ -24,7 +26,7 @@ def test_data_set_is_large_varied_and_split():
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_accuracy_on_the_test_split_is_at_least_90_percent(lang: str):
+def test_accuracy_on_the_test_split_is_at_least_90_percent(lang: str) -> None:
     model = default_classifier()
     test = [e for e in in_scope(load_examples(), "test") if e.lang == lang]
     correct = sum(model.predict(e.text).intent == e.intent for e in test)
@@ -90,7 +92,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("intent", "lang", "text"), CASES)
-def test_typical_phrasing_is_understood(intent: Intent, lang: str, text: str):
+def test_typical_phrasing_is_understood(intent: Intent, lang: str, text: str) -> None:
     prediction = default_classifier().predict(text)
     assert prediction.intent is intent
     assert prediction.confidence >= CONFIDENCE_THRESHOLD
@@ -107,16 +109,16 @@ def test_typical_phrasing_is_understood(intent: Intent, lang: str, text: str):
         ("the courier never came today", "en"),
     ],
 )
-def test_language_is_detected(text: str, lang: str):
+def test_language_is_detected(text: str, lang: str) -> None:
     assert detect_language(text) == lang
 
 
 @pytest.mark.parametrize("text", ["", "??", "12345", "👍"])
-def test_language_is_unknown_when_the_text_does_not_tell(text: str):
+def test_language_is_unknown_when_the_text_does_not_tell(text: str) -> None:
     assert detect_language(text) is None
 
 
-def test_bitext_rows_map_onto_our_intents_and_keep_english_above_target(shared_data):
+def test_bitext_rows_map_onto_our_intents_and_keep_english_above_target(shared_data: Path) -> None:
     from rumbo.assistant.classifier import CombinedClassifier, NgramClassifier
     from rumbo.assistant.dataset import BITEXT_MAP, load_bitext
 

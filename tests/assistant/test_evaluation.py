@@ -18,7 +18,7 @@ from rumbo.assistant.intents import Intent
 from rumbo.assistant.service import default_classifier
 
 
-def test_no_test_question_gets_an_answer_with_a_wrong_fact():
+def test_no_test_question_gets_an_answer_with_a_wrong_fact() -> None:
     model = default_classifier()
     test = [e for e in load_examples() if e.split == "test"]
     checked, problems = wrong_facts_check([(e, model.predict(e.text)) for e in test])
@@ -26,7 +26,7 @@ def test_no_test_question_gets_an_answer_with_a_wrong_fact():
     assert problems == []
 
 
-def test_the_check_catches_an_invented_date_and_a_foreign_carrier():
+def test_the_check_catches_an_invented_date_and_a_foreign_carrier() -> None:
     facts = SCENARIOS["no_carrier_yet"]
     honest = compose(Intent.DELIVERY_DATE, 0.9, facts, "en", verified=False)
     assert unsupported_statements(honest, facts, verified=False) == []
@@ -38,13 +38,13 @@ def test_the_check_catches_an_invented_date_and_a_foreign_carrier():
     assert unsupported_statements(claimed, facts, verified=False)
 
 
-def test_the_check_catches_personal_data_when_unverified():
+def test_the_check_catches_personal_data_when_unverified() -> None:
     facts = SCENARIOS["delivered"]
     leaked = compose(Intent.GREETING, 0.9, facts, "pt-BR", verified=True)
     assert unsupported_statements(leaked, facts, verified=False)
 
 
-def test_report_prints_as_a_table():
+def test_report_prints_as_a_table() -> None:
     figures = ApproachFigures("model", {"pt-BR": 1.0, "es": 0.9, "en": 0.95}, 0.95, 0.5)
     report = Report(
         approaches=(figures,),

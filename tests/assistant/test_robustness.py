@@ -40,6 +40,6 @@ def test_any_input_returns_a_valid_answer(question: str, facts, lang, verified: 
             assert not pii or pii not in reply.text
 
 
-def test_a_huge_question_is_answered_quickly():
+def test_a_huge_question_is_answered_quickly() -> None:
     reply = answer("cade meu pedido " * 50_000, FACTS[0])
     assert reply.intent is Intent.WHERE_IS_ORDER

@@ -84,7 +84,7 @@ def test_every_event_type_in_the_table_is_a_documented_type(correios_dir: Path) 
 
 def test_categories_that_are_unambiguous_keep_their_meaning(correios_dir: Path) -> None:
     # olist's category column is coarse, but these categories only ever mean one thing.
-    expected = {
+    expected: dict[str, set[Status | None]] = {
         "customs_control": {Status.EXCEPTION, Status.IN_TRANSIT, None},  # None: payment notes
         "lost": {Status.EXCEPTION},
         "damaged": {Status.EXCEPTION, None},

@@ -175,7 +175,7 @@ def test_unknown_code_is_kept_as_informational_with_its_text() -> None:
 
 
 def test_carrier_event_id_is_used_when_given_else_a_stable_hash() -> None:
-    item = {"code": "LL001", "occurred_at": "2025-01-01T00:00:00Z"}
+    item: dict[str, object] = {"code": "LL001", "occurred_at": "2025-01-01T00:00:00Z"}
     (own,) = seur.parse(body("X", {**item, "event_id": "abc"}), {})
     assert own.event_id == "abc"
     first, second = seur.parse(body("X", item, item), {})

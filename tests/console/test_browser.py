@@ -64,7 +64,7 @@ def test_an_agent_signs_in_finds_an_order_notes_it_and_resolves_an_inquiry(
     page.fill("#q", f"{code[:4].lower()}-{code[4:]}")
     page.press("#q", "Enter")
     page.wait_for_url(f"{server.url}/console/orders/{order['id']}")
-    assert page.locator("#order-status").inner_text() == "in_transit"
+    assert page.locator("#order-status").inner_text() == "In transit"
     raw = page.locator("#timeline details").first
     assert not raw.locator("pre").is_visible()
     raw.locator("summary").click()
@@ -82,16 +82,16 @@ def test_an_agent_signs_in_finds_an_order_notes_it_and_resolves_an_inquiry(
     page.fill("#inquiry-message", "It should have arrived yesterday.")
     page.click("button:has-text('Open inquiry')")
     page.wait_for_url("**/console/inquiries/*?done=opened")
-    assert page.locator("#inquiry-status").inner_text() == "open"
+    assert page.locator("#inquiry-status").inner_text() == "Open"
     assert page.locator("#inquiry-assignee").inner_text() == "Carla"
 
     page.fill("#reply-text", "It is out for delivery today.")
     page.click("#reply-form button")
     page.wait_for_url("**?done=reply#conversation")
-    assert page.locator("#inquiry-status").inner_text() == "waiting"
+    assert page.locator("#inquiry-status").inner_text() == "Waiting"
     page.click("#resolve")
     page.wait_for_url("**?done=status")
-    assert page.locator("#inquiry-status").inner_text() == "resolved"
+    assert page.locator("#inquiry-status").inner_text() == "Resolved"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-inquiry.png"), full_page=True)
 

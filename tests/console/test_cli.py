@@ -34,7 +34,7 @@ def _stored(path: Path) -> list[tuple[str, str, str, int]]:
             text("SELECT email, role, password_hash, merchant_id FROM staff_users ORDER BY id")
         ).all()
     engine.dispose()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def test_create_asks_for_the_password_twice(sqlite_env: Path) -> None:
@@ -86,7 +86,7 @@ def test_create_refuses_bad_input_with_a_message(
     runner = CliRunner()
     assert runner.invoke(app, ["staff", "create", "dup@aurora.example"]).exit_code == 0
     result = runner.invoke(app, ["staff", "create", *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.output
     assert len(_stored(sqlite_env)) == 1
 
@@ -94,6 +94,6 @@ def test_create_refuses_bad_input_with_a_message(
 def test_a_short_password_is_refused(sqlite_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUMBO_STAFF_PASSWORD", "short")
     result = CliRunner().invoke(app, ["staff", "create", "s@aurora.example"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "at least 10 characters" in result.output
     assert _stored(sqlite_env) == []

@@ -15,6 +15,7 @@ from rumbo.support import service as support
 from rumbo.web.i18n import LANGUAGES, normalize_language
 from tests.conftest import NOW, Tenant
 from tests.console.conftest import Staff, place, sign_in, signed_in
+from tests.factories import event_body
 
 
 def _lang_of(html: str) -> str:
@@ -114,9 +115,8 @@ def test_labels_dates_and_numbers_follow_the_language(
     assert "23 de nov. de 2026 12:00 UTC" in pages["pt-BR"]
     assert "23 nov 2026 12:00 UTC" in pages["es"]
     assert "Nov 23, 2026 12:00 UTC" in pages["en"]
-    # The state machine's own value is the same in every language.
-    for html in pages.values():
-        assert 'id="inquiry-status">open<' in html
+    for language, word in (("pt-BR", "Aberta"), ("es", "Abierta"), ("en", "Open")):
+        assert f'id="inquiry-status">{word}<' in pages[language]
     assert "origem: Atendente" in pages["pt-BR"]
     staff_page = client.get("/console/staff", params={"lang": "es"}).text
     assert "Administrador" in staff_page
@@ -126,6 +126,48 @@ def test_labels_dates_and_numbers_follow_the_language(
     ).text
     assert "Análises do atendimento" in figures
     assert re.search(r"<dd>\d+,\d</dd>", figures)  # inquiries per 100 orders, decimal comma
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pt-BR", ("Em trânsito", "risco: Em risco", "5 de dezembro de 2026", "transportadora")),
+        ("es", ("En tránsito", "riesgo: En riesgo", "5 de diciembre de 2026", "transportista")),
+        ("en", ("In transit", "risk: At risk", "December 5, 2026", "carrier")),
+    ],
+)
+def test_the_order_page_shows_no_raw_keys(
+    client: TestClient,
+    db: Database,
+    tenant: Tenant,
+    admin: Staff,
+    language: str,
+    words: tuple[str, ...],
+) -> None:
+    from rumbo.models import Order
+
+    order = place(client, tenant)
+    client.post(
+        "/api/v1/events",
+        json=[
+            event_body(
+                order,
+                status="in_transit",
+                source="carrier",
+                occurred_at="2026-11-22T10:00:00-03:00",
+            )
+        ],
+        headers=tenant.headers,
+    )
+    with db.session() as session:
+        session.get(Order, order["id"]).risk = "at_risk"  # type: ignore[union-attr]
+    signed_in(client, admin)
+    html = client.get(f"/console/orders/{order['id']}", params={"lang": language}).text
+    for word in words:
+        assert word in html, word
+    for raw in ("in_transit", "at_risk", "on_track", "2026-12-05", "queued", "suppressed"):
+        assert f">{raw}<" not in html, raw
+        assert f"risk: {raw}" not in html, raw
 
 
 @settings(
@@ -154,3 +196,26 @@ def test_any_language_input_renders_a_page_in_one_of_ours(
     if accept is None:
         expected = normalize_language(lang) or normalize_language(cookie) or "en"
         assert page.headers["content-language"] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pt-BR", "Só um administrador pode abrir esta página."),
+        ("es", "Solo un administrador puede abrir esta página."),
+        ("en", "Only an administrator may open this page."),
+    ],
+)
+def test_an_agent_opening_an_admin_page_gets_a_page_in_their_language(
+    client: TestClient, agent: Staff, language: str, words: str
+) -> None:
+    signed_in(client, agent)
+    for path in ("/console/staff", "/console/analytics"):
+        page = client.get(path, params={"lang": language}, headers={"Accept": "text/html"})
+        assert page.status_code == 403
+        assert page.headers["content-type"].startswith("text/html")
+        assert _lang_of(page.text) == language
+        assert words in page.text
+    # A client that asks for JSON still gets the API's error.
+    api = client.get("/console/staff", headers={"Accept": "application/json"})
+    assert api.json()["error"]["code"] == "admin_only"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from rumbo.demo.store import DemoStore, plan_order
+from rumbo.demo.store import DESCRIPTIONS, DemoStore, plan_order
 from tests.conftest import NOW, Tenant
 
 
@@ -49,3 +49,47 @@ def test_the_demo_store_feeds_the_api_and_orders_progress(
     assert len(orders) == 12
     assert {o["status"] for o in orders} <= {"delivered", "cancelled"}
     assert any(o["shipments"] for o in orders)
+
+
+def test_a_restarted_demo_continues_the_same_store(client: TestClient, tenant: Tenant) -> None:
+    first = DemoStore(client, tenant.api_key, orders_per_minute=0, run_label="FIRST")
+    first.seed_orders(6, NOW, real_now=0.0)
+    # A second start: same seed, same store, the first start's orders already there.
+    second = DemoStore(client, tenant.api_key, orders_per_minute=0, run_label="SECOND")
+    second.seed_orders(6, NOW, real_now=0.0)
+    second.tick(real_now=10**9)
+
+    assert len(first.tracking_codes) == len(second.tracking_codes) == 6
+    for code in second.tracking_codes:
+        assert client.get(f"/api/v1/track/{code}").status_code == 200
+        assert client.get(f"/t/{code}").status_code == 200
+    orders = client.get("/api/v1/orders", params={"limit": 50}, headers=tenant.headers).json()
+    assert len(orders["items"]) == 12
+    second.orders_per_minute = 60.0
+    second.tick(real_now=10**9 + 1, now=NOW)  # and it keeps placing orders
+    assert len(second.tracking_codes) == 7
+
+
+def test_every_start_has_its_own_run() -> None:
+    client = TestClient.__new__(TestClient)
+    assert DemoStore(client, "k").run_label != DemoStore(client, "k").run_label
+
+
+def test_the_demo_writes_descriptions_in_the_stores_language() -> None:
+    rng = random.Random(4)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    plans = [plan_order(rng, seq, now, 0.0, 3600) for seq in range(200)]
+    for language in ("pt-BR", "es", "en"):
+        # "Entregue à transportadora {carrier}": the words before the carrier's name.
+        own = {text.split("{carrier}")[0] for text in DESCRIPTIONS[language].values()}
+        ours = [p for p in plans if p.create["customer"]["locale"] == language]
+        assert ours, language
+        said = {
+            r.body["description"]
+            for p in ours
+            for r in p.releases
+            if r.kind == "event" and r.body.get("description")
+        }
+        assert said
+        for text in said:
+            assert any(text.startswith(start) for start in own), (language, text)

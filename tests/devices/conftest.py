@@ -58,7 +58,7 @@ def order_out_for_delivery(
 ) -> dict[str, Any]:
     """An order with one Correios shipment that is out for delivery; the shipment's id
     is returned as ``shipment_id``."""
-    destination = {
+    destination: dict[str, object] = {
         "line1": "Av. Paulista, 1000",
         "city": "São Paulo",
         "state": "SP",
@@ -67,7 +67,7 @@ def order_out_for_delivery(
     }
     if with_coordinates:
         destination |= {"lat": DESTINATION[0], "lon": DESTINATION[1]}
-    order = client.post(
+    order: dict[str, Any] = client.post(
         "/api/v1/orders", json=order_body(destination=destination), headers=tenant.headers
     ).json()
     number = f"PN{uuid.uuid4().int % 10**9:09d}BR"

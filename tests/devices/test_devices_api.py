@@ -18,7 +18,9 @@ from tests.devices.conftest import DESTINATION, order_out_for_delivery, register
 
 def fix(client: TestClient, device_id: str, lat: float, lon: float, minutes_ago: float) -> int:
     at = int((NOW - timedelta(minutes=minutes_ago)).timestamp())
-    return client.get(f"/osmand?id={device_id}&lat={lat}&lon={lon}&timestamp={at}").status_code
+    url = f"/osmand?id={device_id}&lat={lat}&lon={lon}&timestamp={at}"
+    status: int = client.get(url).status_code
+    return status
 
 
 def test_devices_are_registered_once_and_listed_per_merchant(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ WINDOW = (date(2017, 6, 1), date(2017, 8, 1))
 
 
 @pytest.fixture
-def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     models = tmp_path / "models"
     monkeypatch.setenv("RUMBO_DATABASE_URL", database_url)
     monkeypatch.setenv("RUMBO_MODELS_DIR", str(models))
@@ -46,7 +47,7 @@ def test_command_path_and_csv_path_give_identical_models_and_figures(
 ) -> None:
     folder = shared_data / "olist"
     runner = CliRunner()
-    imported = runner.invoke(app, ["import", "olist", str(folder)])
+    imported = runner.invoke(app, ["import", "olist", str(folder), "--create-merchant"])
     assert imported.exit_code == 0, imported.output
     trained = runner.invoke(app, ["eta", "train", "--until", UNTIL.isoformat()])
     assert trained.exit_code == 0, trained.output
@@ -84,7 +85,12 @@ def test_backtest_command_walks_forward_and_refuses_bad_windows(
     shared_data: Path, cli_env: Path
 ) -> None:
     runner = CliRunner()
-    assert runner.invoke(app, ["import", "olist", str(shared_data / "olist")]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["import", "olist", str(shared_data / "olist"), "--create-merchant"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(
         app,
         [

@@ -143,6 +143,7 @@ def test_rescoring_flags_open_orders_and_lists_them_by_risk(
     train(histories, date(2018, 1, 1)).save(tmp_path)
     service = EtaService(db, tmp_path)
     summary = rescore_all(db, service, NOW)
+    assert open_count is not None
     assert summary.scored == open_count > 0
     # The sample's open orders are years past their promise: every one is late, each reported once.
     assert len(summary.newly_at_risk) == open_count

@@ -68,7 +68,7 @@ def test_a_reused_event_id_with_other_content_is_a_conflict_and_changes_nothing(
     order = new_order(client, tenant)
     event = event_body(order, status="shipped")
     stored = post(client, tenant, event).json()["results"][0]
-    changed = {
+    changed: dict[str, dict[str, object]] = {
         "status": {"status": "delivered"},
         "occurred_at": {"occurred_at": "2026-11-22T10:00:00-03:00"},
         "description": {"description": "Objeto entregue"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -184,8 +185,8 @@ keys = st.builds(
 
 @given(st.lists(keys, max_size=15), st.randoms())
 def test_any_permutation_and_duplication_gives_the_same_status(
-    events: list[StatusKey], rnd
-) -> None:  # type: ignore[no-untyped-def]
+    events: list[StatusKey], rnd: random.Random
+) -> None:
     shuffled = events + rnd.sample(events, k=len(events) // 2)
     rnd.shuffle(shuffled)
     assert latest(shuffled) == latest(events)
@@ -196,7 +197,9 @@ def test_any_permutation_and_duplication_gives_the_same_status(
     st.lists(st.lists(keys, max_size=6), max_size=3),
     st.randoms(),
 )
-def test_order_status_ignores_arrival_order(order_events, shipment_events, rnd) -> None:  # type: ignore[no-untyped-def]
+def test_order_status_ignores_arrival_order(
+    order_events: list[StatusKey], shipment_events: list[list[StatusKey]], rnd: random.Random
+) -> None:
     def fold(evts: list[StatusKey]) -> StatusKey | None:
         copy = evts + evts[:1]
         rnd.shuffle(copy)
@@ -220,8 +223,8 @@ skewed = st.builds(
 
 @given(st.lists(skewed, min_size=1, max_size=25), st.randoms())
 def test_once_with_the_carrier_the_status_never_returns_to_a_store_stage(
-    events: list[StatusKey], rnd
-) -> None:  # type: ignore[no-untyped-def]
+    events: list[StatusKey], rnd: random.Random
+) -> None:
     # Feed the events one at a time in a random order, with repeats, folding each into
     # the running maximum as ingestion does.
     arrival = events + rnd.sample(events, k=len(events) // 3)

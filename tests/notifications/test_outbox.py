@@ -186,6 +186,44 @@ def test_preferences_need_a_verified_visitor_and_turn_channels_off(
     assert summary(db) == [("shipped", "email", "suppressed", "opted_out")]
 
 
+@pytest.mark.parametrize(
+    ("locale", "channel", "question", "button", "done"),
+    [
+        ("es", Channel.EMAIL, "¿Dejar de recibir correos", "Darse de baja", "Listo: no recibirás"),
+        ("pt-BR", Channel.SMS, "Parar de receber SMS", "Cancelar inscrição", "Pronto: você"),
+        ("en", Channel.EMAIL, "Stop e-mails", "Unsubscribe", "Done: no more e-mails"),
+    ],
+)
+def test_the_unsubscribe_pages_speak_the_shoppers_language(
+    client: TestClient,
+    tenant: Tenant,
+    locale: str,
+    channel: Channel,
+    question: str,
+    button: str,
+    done: str,
+) -> None:
+    from rumbo.notifications.service import UnsubscribeTokens
+
+    order = new_order(
+        client,
+        tenant,
+        customer={"name": "Lucía Pérez", "email": "lucia@example.com", "locale": locale},
+    )
+    token = UnsubscribeTokens("test-secret").issue(order["id"], channel)
+    page = client.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
+    assert f'<html lang="{locale}">' in page.text
+    assert question in page.text
+    assert f">{button}</button>" in page.text
+    answer = client.post(
+        f"/unsubscribe/{token}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert f'<html lang="{locale}">' in answer.text
+    assert done in answer.text
+
+
 def test_one_click_unsubscribe_turns_email_off(
     client: TestClient, tenant: Tenant, db: Database
 ) -> None:

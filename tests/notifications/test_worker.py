@@ -21,6 +21,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.kit.clock import FixedClock
 from rumbo.notifications.tasks import Notifier
+from rumbo.reactions import subscribe_all
 from tests.conftest import Tenant
 
 from .conftest import HttpServer, Reply, Request, Responder, SmtpHandler, free_port
@@ -288,12 +289,63 @@ def test_410_disables_the_endpoint_until_re_enabled_and_replayed(
         f"/api/v1/webhooks/{endpoint['id']}", json={"enabled": True}, headers=tenant.headers
     )
     assert enabled.json()["enabled"] is True
-    assert "410" in enabled.json()["disabled_reason"]  # why it was off stays visible
+    assert (enabled.json()["disabled_reason"], enabled.json()["disabled_at"]) == (None, None)
+    [listed] = client.get("/api/v1/webhooks", headers=tenant.headers).json()
+    assert listed["enabled"] is True
+    assert (listed["disabled_reason"], listed["disabled_at"]) == (None, None)
     replayed = client.post(f"/api/v1/webhooks/deliveries/{row.id}/replay", headers=tenant.headers)
     assert replayed.status_code == 200, replayed.text
     run_worker(settings, db, clock)
     assert rows(db)[0].status == "sent"
     assert [r.headers["webhook-id"] for r in server.requests] == [f"msg_{row.id}"] * 2
+
+
+def test_the_merge_window_is_the_operators_choice(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    smtp_server: StartSmtp,
+) -> None:
+    controller, handler = smtp_server()
+    settings = with_smtp(settings, int(controller.port))
+    order = new_order(client, tenant)
+    push(client, tenant, order, "payment_confirmed", at(0))
+    assert run_worker(settings, db, clock) == 0  # waits the default five minutes
+    subscribe_all(merge_seconds=0)  # RUMBO_NOTIFICATION_MERGE_SECONDS=0
+    try:
+        push(client, tenant, order, "shipped", at(1))
+        assert run_worker(settings, db, clock) == 1  # at once, without the clock moving
+    finally:
+        subscribe_all(settings.notification_merge_seconds)
+    assert len(handler.received) == 1
+
+
+def test_after_a_410_the_rest_of_the_batch_is_not_sent_to_that_endpoint(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    http_server: StartHttp,
+) -> None:
+    gone = http_server(lambda request: Reply(410, b"gone"))
+    alive = http_server(lambda request: Reply(204))
+    add_webhook(client, tenant, gone.url)
+    add_webhook(client, tenant, alive.url)
+    for n in range(4):
+        push(client, tenant, new_order(client, tenant), "shipped", at(n))
+
+    assert run_worker(settings, db, clock) == 8  # one batch: four news for each endpoint
+
+    assert len(gone.requests) == 1
+    assert len(alive.requests) == 4
+    outcomes = sorted((r.status, r.suppressed_reason) for r in rows(db))
+    assert (
+        outcomes
+        == [("failed", None)] + [("sent", None)] * 4 + [("suppressed", "endpoint_disabled")] * 3
+    )
 
 
 def test_an_endpoint_failing_for_five_days_is_disabled(

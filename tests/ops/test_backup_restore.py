@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from rumbo.app import create_app
 from rumbo.config import Settings
@@ -103,7 +103,10 @@ def test_postgresql_backup_with_pg_dump_and_restore_with_pg_restore(
         conn.execute(text(f'CREATE DATABASE "{target_db}"'))
     url = make_url(base)
     source, target = url.set(database=source_db), url.set(database=target_db)
-    libpq = lambda u: u.set(drivername="postgresql").render_as_string(hide_password=False)  # noqa: E731
+
+    def libpq(u: URL) -> str:
+        return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
     try:
         upgrade(source.render_as_string(hide_password=False))
         settings = Settings(

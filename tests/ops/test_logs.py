@@ -112,7 +112,7 @@ def test_a_realistic_run_logs_no_secret_and_no_personal_data(
         CUSTOMER["name"],
         CUSTOMER["email"],
         *COURIER_AT,
-        "postgresql://rumbo:" + settings.smtp_password + "@db/rumbo",
+        f"postgresql://rumbo:{settings.smtp_password}@db/rumbo",
     )
     try:
         raise RuntimeError(f"failed for {CUSTOMER['email']} with {settings.secret_key}")

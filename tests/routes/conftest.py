@@ -40,7 +40,7 @@ def parcel(
     }
     if where is not None:
         destination |= {"lat": where[0], "lon": where[1]}
-    order = client.post(
+    order: dict[str, Any] = client.post(
         "/api/v1/orders", json=order_body(destination=destination), headers=tenant.headers
     ).json()
     number = f"PN{uuid.uuid4().int % 10**9:09d}BR"

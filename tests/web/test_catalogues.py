@@ -52,7 +52,7 @@ def _extract(domain: Domain) -> tuple[set[Message], set[str]]:
     """The messages ``domain`` extracts (a message with a context as ``context\x04id``,
     gettext's own key), and the files they came from."""
     with domain.config.open() as fp:
-        method_map, options_map = parse_mapping_cfg(fp)
+        method_map, options_map = parse_mapping_cfg(fp)  # type: ignore[no-untyped-call]
     messages: set[Message] = set()
     files: set[str] = set()
     for filename, _, message, _, context in extract_from_dir(

@@ -301,3 +301,21 @@ def test_language_links_on_a_form_error_lead_back_to_the_page(
     assert f'href="/t/{code}?lang=es"' in wrong.text
     typo = client.get("/", params={"code": "ABC"})
     assert 'href="/?code=ABC&amp;lang=es"' in typo.text
+
+
+def test_a_description_that_only_names_the_status_is_not_repeated(
+    client: TestClient, tenant: Tenant
+) -> None:
+    order = place_order(client, tenant)
+    carrier = {"source": "carrier"}
+    events = [
+        event_body(order, status="out_for_delivery", description="Out for delivery",
+                   occurred_at="2026-11-22T08:00:00-03:00", **carrier),
+        event_body(order, status="delivered", description="Objeto entregue ao destinatário",
+                   occurred_at="2026-11-22T15:00:00-03:00", **carrier),
+    ]  # fmt: skip
+    assert client.post("/api/v1/events", json=events, headers=tenant.headers).status_code < 300
+    html = client.get(f"/t/{order['tracking_code']}?lang=pt-BR").text
+    said = re.findall(r'<p class="event-text">([^<]*)</p>', html)
+    assert "Out for delivery" not in said  # "Saiu para entrega" above says it already
+    assert "Objeto entregue ao destinatário" in said  # the carrier's own words stay

@@ -158,7 +158,12 @@ def stage_bars(stages: dict[Stage, StageFigures], w: Wording) -> Markup:
     """Per stage, a bar to the median and a lighter one on to the 90th percentile."""
     # Room for the longest stage name at about 7 px a character (12 px system font).
     longest = max((len(w.stage_names[s]) for s in stages), default=0)
-    width, left, right, row = 640, max(110, 7 * longest + 16), 70, 34
+    # And room right of the longest bar for its "p50 / p90" label, so it is never cut.
+    widest_label = max(
+        (len(f"{w.days(f.p50_days)} / {w.days(f.p90_days)}") for f in stages.values()),
+        default=0,
+    )
+    width, left, right, row = 640, max(110, 7 * longest + 16), max(70, 7 * widest_label + 12), 34
     height = 40 + row * len(stages)
     top = max((s.p90_days or 0.0 for s in stages.values()), default=0.0) or 1.0
     ticks = _ticks(top)

@@ -25,7 +25,7 @@ from rumbo.console import auth, queries, service
 from rumbo.console.auth import AdminDep, FormAdminDep, FormStaffDep, StaffDep
 from rumbo.console.service import SignedIn
 from rumbo.db import Database, SessionDep
-from rumbo.errors import RumboError
+from rumbo.errors import RumboError, error_response
 from rumbo.kit.clock import Clock, ClockDep
 from rumbo.kit.ranges import date_range
 from rumbo.kit.schemas import RowId
@@ -61,6 +61,54 @@ INQUIRY_STATUS_LABELS = {"open": N_("Open"), "waiting": N_("Waiting"), "resolved
 INQUIRY_SOURCE_LABELS = {"assistant": N_("Assistant"), "agent": N_("Agent"), "api": N_("API")}
 TURN_ROLE_LABELS = {"shopper": N_("Shopper"), "assistant": N_("Assistant"), "agent": N_("Agent")}
 STAFF_ROLE_LABELS = {"agent": N_("Agent"), "admin": N_("Administrator")}
+# An order's journey, its delivery risk and its notifications, as staff read them.
+ORDER_STATUS_LABELS = {
+    "pending": N_("Pending"),
+    "payment_confirmed": N_("Payment confirmed"),
+    "preparing": N_("Preparing"),
+    "shipped": N_("Shipped"),
+    "in_transit": N_("In transit"),
+    "out_for_delivery": N_("Out for delivery"),
+    "delivered": N_("Delivered"),
+    "delivery_failed": N_("Delivery attempt failed"),
+    "available_for_pickup": N_("Available for pickup"),
+    "exception": N_("Problem"),
+    "returned": N_("Returned"),
+    "cancelled": N_("Cancelled"),
+}
+RISK_LABELS = {"on_track": N_("On track"), "at_risk": N_("At risk"), "late": N_("Late")}
+EVENT_SOURCE_LABELS = {
+    "store": N_("store"),
+    "payment": N_("payment"),
+    "warehouse": N_("warehouse"),
+    "carrier": N_("carrier"),
+    "device": N_("courier's device"),
+    "agent": N_("agent"),
+    "rumbo": N_("Rumbo"),
+}
+NOTIFICATION_KIND_LABELS = {
+    **ORDER_STATUS_LABELS,
+    "may_be_delayed": N_("May be delayed"),
+    "arriving_soon": N_("Arriving soon"),
+}
+CHANNEL_LABELS = {"email": N_("E-mail"), "sms": N_("SMS"), "webhook": N_("Webhook")}
+NOTIFICATION_STATE_LABELS = {
+    "queued": N_("Queued"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+    "suppressed": N_("Not sent"),
+}
+NOTIFICATION_REASON_LABELS = {
+    "superseded": N_("newer news replaced it"),
+    "opted_out": N_("the shopper turned this channel off"),
+    "no_contact": N_("no e-mail address or phone number"),
+    "duplicate": N_("another channel says the same"),
+    "channel_not_configured": N_("this channel is not set up"),
+    "endpoint_disabled": N_("the webhook endpoint is disabled"),
+    "endpoint_deleted": N_("the webhook endpoint was deleted"),
+    "order_deleted": N_("the order was deleted"),
+}
 # What a search hit matched by, as rumbo.console.queries names it.
 SEARCH_MATCH_LABELS = {
     "external id": N_("external id"),
@@ -107,7 +155,11 @@ def _environment(language: str) -> Environment:
     def labels(source: dict[str, str]) -> dict[str, str]:
         return {key: catalogue.gettext(text) for key, text in source.items()}
 
+    def day(value: date | None) -> str:
+        return "—" if value is None else format_date(value, "long", locale=locale)
+
     env.filters["when"] = when
+    env.filters["day"] = day
     env.filters["decimal"] = decimal
     env.filters["duration"] = _duration
     env.globals.update(
@@ -120,6 +172,13 @@ def _environment(language: str) -> Environment:
         turn_role_labels=labels(TURN_ROLE_LABELS),
         role_labels=labels(STAFF_ROLE_LABELS),
         match_labels=labels(SEARCH_MATCH_LABELS),
+        order_status_labels=labels(ORDER_STATUS_LABELS),
+        risk_labels=labels(RISK_LABELS),
+        event_source_labels=labels(EVENT_SOURCE_LABELS),
+        kind_labels=labels(NOTIFICATION_KIND_LABELS),
+        channel_labels=labels(CHANNEL_LABELS),
+        notification_state_labels=labels(NOTIFICATION_STATE_LABELS),
+        reason_labels=labels(NOTIFICATION_REASON_LABELS),
         inquiry_types=INQUIRY_TYPES,
         inquiry_statuses=INQUIRY_STATUSES,
         staff_roles=STAFF_ROLES,
@@ -180,6 +239,38 @@ _CSP = "; ".join(
         "object-src 'none'",
     )
 )
+
+
+# A refusal a staff member can meet in the browser, said in their language; any other
+# error on a console page is said by its status.
+PAGE_ERRORS = {
+    "admin_only": N_("Only an administrator may open this page."),
+    "csrf_failed": N_("This form was sent from another site."),
+}
+STATUS_ERRORS = {
+    403: N_("You may not open this page."),
+    404: N_("There is nothing here."),
+}
+DEFAULT_ERROR = N_("This request could not be completed.")
+
+
+async def error_page(request: Request, exc: Exception) -> Response:
+    """A ``RumboError`` on a console page a browser asked for, as a page in the staff
+    member's language; anywhere else, the API's JSON error."""
+    assert isinstance(exc, RumboError)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if not (request.url.path.startswith("/console") and wants_page):
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    message = PAGE_ERRORS.get(exc.code) or STATUS_ERRORS.get(exc.status_code, DEFAULT_ERROR)
+    staff = getattr(request.state, "staff", None)
+    return render(
+        request,
+        "error.html",
+        {"message": message, "code": exc.code},
+        staff=staff,
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 def render(

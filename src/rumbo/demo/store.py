@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,47 @@ ROUTES: dict[str, dict[str, Any]] = {
         "products": [("T-shirt", 24.0), ("Running shoes", 120.0)],
     },
 }
+# What the store's payment provider, warehouse and carriers write, in the store's
+# language: a Brazilian carrier does not say "Delivered".
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "pt-BR": {
+        "paid": "Pagamento aprovado",
+        "cancelled": "Cancelado a pedido do cliente",
+        "packing": "Separação e embalagem",
+        "handed": "Entregue à transportadora {carrier}",
+        "transit": "Objeto em trânsito",
+        "address": "Endereço incompleto: a transportadora está verificando",
+        "out": "Objeto saiu para entrega ao destinatário",
+        "nobody": "Destinatário ausente",
+        "out_again": "Objeto saiu para entrega (segunda tentativa)",
+        "delivered": "Objeto entregue ao destinatário",
+    },
+    "es": {
+        "paid": "Pago aprobado",
+        "cancelled": "Cancelado a petición del cliente",
+        "packing": "Preparación y embalaje",
+        "handed": "Entregado a {carrier}",
+        "transit": "Envío en tránsito",
+        "address": "Dirección incompleta: el transportista la está revisando",
+        "out": "En reparto al destinatario",
+        "nobody": "Destinatario ausente",
+        "out_again": "En reparto (segundo intento)",
+        "delivered": "Entregado al destinatario",
+    },
+    "en": {
+        "paid": "Payment approved",
+        "cancelled": "Cancelled at the shopper's request",
+        "packing": "Picking and packing",
+        "handed": "Handed to {carrier}",
+        "transit": "Arrived at the sorting facility",
+        "address": "Address incomplete: the carrier is checking it",
+        "out": "With the courier for delivery",
+        "nobody": "Nobody at the address",
+        "out_again": "With the courier (second attempt)",
+        "delivered": "Left with the recipient",
+    },
+}
+
 COUNTRY_WEIGHTS = {"BR": 0.6, "ES": 0.2, "MX": 0.1, "US": 0.1}
 
 
@@ -135,34 +177,37 @@ def _tracking_number(rng: random.Random, carrier: str) -> str:
 
 
 def plan_order(
-    rng: random.Random, seq: int, now: datetime, real_now: float, speed: float
+    rng: random.Random, seq: int, now: datetime, real_now: float, speed: float, run: str = ""
 ) -> OrderPlan:
-    """A whole order journey; ``speed`` simulated seconds pass per real second."""
+    """A whole order journey; ``speed`` simulated seconds pass per real second. ``run``
+    tells this start's orders apart from an earlier start's in the same store."""
     country = rng.choices(list(COUNTRY_WEIGHTS), weights=list(COUNTRY_WEIGHTS.values()))[0]
     route = ROUTES[country]
     city, state, postal = rng.choice(route["cities"])
     name = rng.choice(route["names"])
     carrier, service = rng.choice(route["carriers"])
     fate = rng.random()
+    said = DESCRIPTIONS[route["locale"]]
     # The journey, as offsets from the purchase.
     steps: list[tuple[float, str, str, tuple[str, str] | None, str]] = []
     t = 0.0
     hour = 3600.0
     t += rng.uniform(0.02, 1.5) * hour
-    steps.append((t, "payment", "payment_confirmed", None, "Payment approved"))
+    steps.append((t, "payment", "payment_confirmed", None, said["paid"]))
     if fate < 0.03:
         t += rng.uniform(0.5, 6) * hour
-        steps.append((t, "store", "cancelled", None, "Cancelled at the shopper's request"))
+        steps.append((t, "store", "cancelled", None, said["cancelled"]))
         total = t
     else:
         t += rng.uniform(2, 30) * hour
         origin = route["origin"]
-        steps.append((t, "warehouse", "preparing", (origin[0], origin[1]), "Picking and packing"))
+        steps.append((t, "warehouse", "preparing", (origin[0], origin[1]), said["packing"]))
         t += rng.uniform(1, 8) * hour
-        steps.append((t, "warehouse", "shipped", (origin[0], origin[1]), f"Handed to {carrier}"))
+        handed = said["handed"].format(carrier=carrier)
+        steps.append((t, "warehouse", "shipped", (origin[0], origin[1]), handed))
         for hub in rng.sample(route["hubs"], k=min(len(route["hubs"]), rng.randint(1, 3))):
             t += rng.uniform(6, 30) * hour
-            steps.append((t, "carrier", "in_transit", hub, "In transit"))
+            steps.append((t, "carrier", "in_transit", hub, said["transit"]))
         if fate < 0.06:
             t += rng.uniform(4, 24) * hour
             steps.append(
@@ -171,14 +216,14 @@ def plan_order(
                     "carrier",
                     "exception",
                     (city, state),
-                    "Address incomplete: the carrier is checking it",
+                    said["address"],
                 )
             )
         t += rng.uniform(8, 30) * hour
-        steps.append((t, "carrier", "out_for_delivery", (city, state), "Out for delivery"))
+        steps.append((t, "carrier", "out_for_delivery", (city, state), said["out"]))
         if fate < 0.15:
             t += rng.uniform(2, 8) * hour
-            steps.append((t, "carrier", "delivery_failed", (city, state), "Nobody at the address"))
+            steps.append((t, "carrier", "delivery_failed", (city, state), said["nobody"]))
             t += rng.uniform(16, 30) * hour
             steps.append(
                 (
@@ -186,14 +231,14 @@ def plan_order(
                     "carrier",
                     "out_for_delivery",
                     (city, state),
-                    "Out for delivery (second attempt)",
+                    said["out_again"],
                 )
             )
         t += rng.uniform(1, 7) * hour
-        steps.append((t, "carrier", "delivered", (city, state), "Delivered"))
+        steps.append((t, "carrier", "delivered", (city, state), said["delivered"]))
         total = t
     placed = now - timedelta(seconds=total)
-    external_id = f"DEMO-{country}-{seq:06d}"
+    external_id = f"DEMO-{run}-{country}-{seq:06d}" if run else f"DEMO-{country}-{seq:06d}"
     tracking_number = _tracking_number(rng, carrier)
     split = rng.random() < 0.1 and fate >= 0.03
     second_number = _tracking_number(rng, carrier) if split else None
@@ -281,13 +326,29 @@ class HttpClient(Protocol):
     def post(self, url: str, *, json: Any, headers: dict[str, str]) -> Any: ...
 
 
+def run_stamp() -> str:
+    """A label for one start of the demo: the time in base 36 (starts sort in order)
+    and four random hex digits (two starts in one second still differ)."""
+    n, digits = int(time.time()), ""
+    while n:
+        n, d = divmod(n, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[d] + digits
+    return digits + secrets.token_hex(2).upper()
+
+
 @dataclass
 class DemoStore:
-    """Runs plans against a Rumbo server; ``tick()`` does what is due now."""
+    """Runs plans against a Rumbo server; ``tick()`` does what is due now.
+
+    Each start has its own ``run_label``: the store's external ids and the carriers' tracking
+    numbers of a restarted demo never repeat those of the starts before it, so a second
+    start continues the same store instead of having every order refused as a duplicate.
+    """
 
     client: HttpClient
     api_key: str
     seed: int = 7
+    run_label: str = field(default_factory=run_stamp)
     speed: float = 3600.0  # one simulated hour per real second
     orders_per_minute: float = 20.0
     rng: random.Random = field(init=False)
@@ -299,7 +360,7 @@ class DemoStore:
     _next_order_at: float = 0.0
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(f"{self.seed}:{self.run_label}")
 
     @property
     def headers(self) -> dict[str, str]:
@@ -308,7 +369,7 @@ class DemoStore:
     def place_order(self, now: datetime, real_now: float, progress: float = 0.0) -> None:
         """Create an order; with ``progress`` > 0 part of its journey already happened."""
         self.seq += 1
-        plan = plan_order(self.rng, self.seq, now, real_now, self.speed)
+        plan = plan_order(self.rng, self.seq, now, real_now, self.speed, self.run_label)
         response = self.client.post("/api/v1/orders", json=plan.create, headers=self.headers)
         if response.status_code not in (200, 201):
             return

@@ -21,7 +21,6 @@ from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import OutboxMessage, ShopperPreference, WebhookEndpoint
 from rumbo.notifications import service
-from rumbo.notifications.restraint import Channel
 from rumbo.notifications.schemas import (
     NotificationOut,
     PreferencesIn,
@@ -34,7 +33,9 @@ from rumbo.notifications.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
+from rumbo.notifications.texts import UNSUBSCRIBE_DONE, UNSUBSCRIBE_QUESTION, UNSUBSCRIBE_TITLE
 from rumbo.public.service import TrackTokens, find_order
+from rumbo.web.i18n import translations
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +127,9 @@ def preferences_out(pref: ShopperPreference) -> PreferencesOut:
 
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Unsubscribe</title></head>
+<title>{title}</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto;">
 {body}
 </body></html>
@@ -145,6 +146,18 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def _unsubscribe_html(language: str, heading: str, body: str = "") -> HTMLResponse:
+    """The page around ``heading`` (a message id of texts.py), in ``language``."""
+    say = translations(language, "notifications").gettext
+    return HTMLResponse(
+        _PAGE.format(
+            lang=language,
+            title=html.escape(say(UNSUBSCRIBE_TITLE)),
+            body=f"<h1>{html.escape(say(heading))}</h1>{body}",
+        )
+    )
+
+
 @router.get(
     "/unsubscribe/{token}",
     response_model=UnsubscribeOut,
@@ -152,23 +165,24 @@ def _wants_html(request: Request) -> bool:
     summary="Confirm an unsubscribe link (changes nothing)",
     responses=_UNSUBSCRIBE_RESPONSES,
 )
-def unsubscribe_page(token: str, request: Request, settings: SettingsDep) -> Response:
+def unsubscribe_page(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
     # GET never unsubscribes: mail scanners follow links. The page POSTs (RFC 8058 §3.2).
-    _, channel = service.UnsubscribeTokens(settings.secret_key).read(token)
+    order_id, channel = service.UnsubscribeTokens(settings.secret_key).read(token)
     if not _wants_html(request):
         return Response(
             UnsubscribeOut(unsubscribed=False, channel=channel).model_dump_json(),
             media_type="application/json",
         )
-    action = html.escape(f"/unsubscribe/{token}")
-    what = "e-mails" if channel is Channel.EMAIL else "text messages"
-    body = (
-        f"<h1>Stop {what} about this order?</h1>"
-        f'<form method="post" action="{action}">'
+    language = service.shopper_language(session, order_id)
+    button = translations(language, "notifications").gettext(UNSUBSCRIBE_TITLE)
+    form = (
+        f'<form method="post" action="{html.escape(f"/unsubscribe/{token}")}">'
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit">Unsubscribe</button></form>'
+        f'<button type="submit">{html.escape(button)}</button></form>'
     )
-    return HTMLResponse(_PAGE.format(body=body))
+    return _unsubscribe_html(language, UNSUBSCRIBE_QUESTION[channel.value], form)
 
 
 @router.post(
@@ -184,8 +198,8 @@ def unsubscribe(
     order_id, channel = service.UnsubscribeTokens(settings.secret_key).read(token)
     service.unsubscribe(session, order_id, channel, clock.now())
     if _wants_html(request):
-        what = "e-mails" if channel is Channel.EMAIL else "text messages"
-        return HTMLResponse(_PAGE.format(body=f"<h1>Done: no more {what} about this order.</h1>"))
+        language = service.shopper_language(session, order_id)
+        return _unsubscribe_html(language, UNSUBSCRIBE_DONE[channel.value])
     return Response(
         UnsubscribeOut(unsubscribed=True, channel=channel).model_dump_json(),
         media_type="application/json",

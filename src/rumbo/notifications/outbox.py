@@ -271,7 +271,7 @@ def enqueue_news(
         for r in inserted
         if r.status == QUEUED and r.channel != Channel.WEBHOOK.value
     }
-    if to_coalesce:
+    if to_coalesce and window > timedelta(0):  # a zero window: every message on its own
         _restrain(conn, to_coalesce, {oid: orders[oid].destination for oid in orders}, window)
     return len(inserted)
 

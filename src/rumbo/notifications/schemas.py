@@ -62,7 +62,11 @@ class WebhookCreate(StrictModel):
 class WebhookUpdate(StrictModel):
     url: AnyHttpUrl | None = None
     event_types: list[WebhookType] | None = Field(None, max_length=32)
-    enabled: bool | None = Field(None, description="true re-enables an auto-disabled endpoint.")
+    enabled: bool | None = Field(
+        None,
+        description="true re-enables a disabled endpoint and clears "
+        "`disabled_reason` and `disabled_at`.",
+    )
 
 
 class WebhookOut(BaseModel):

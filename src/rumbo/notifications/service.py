@@ -18,6 +18,7 @@ from rumbo.notifications.outbox import FAILED, QUEUED, SUPPRESSED
 from rumbo.notifications.restraint import Channel
 from rumbo.notifications.rules import effective_rules
 from rumbo.notifications.schemas import PreferencesIn, Rule, RulesIn, RulesOut
+from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
 
 _UNSUBSCRIBE_SALT = "rumbo.unsubscribe.v1"
 
@@ -96,6 +97,15 @@ class UnsubscribeTokens:
             raise NotFound("This unsubscribe link is not valid.", "unsubscribe_invalid") from None
 
 
+def shopper_language(session: Session, order_id: int) -> str:
+    """The language the shopper of ``order_id`` chose, else the order's, else English."""
+    chosen = session.scalar(
+        select(ShopperPreference.language).where(ShopperPreference.order_id == order_id)
+    )
+    order_locale = session.scalar(select(Order.customer_locale).where(Order.id == order_id))
+    return normalize_language(chosen) or normalize_language(order_locale) or DEFAULT_LANGUAGE
+
+
 def unsubscribe(session: Session, order_id: int, channel: Channel, now: datetime) -> None:
     order = session.get(Order, order_id)
     if order is None:
@@ -162,9 +172,11 @@ def update_webhook(
         _check_types(changes["event_types"])
         endpoint.event_types = sorted(set(changes["event_types"]))
     if changes.get("enabled") is True and not endpoint.enabled:
-        # The reason stays visible until the next disable; the failure streak restarts.
+        # Back on: nothing about it is disabled any more, and the failure streak restarts.
         endpoint.enabled = True
         endpoint.failing_since = None
+        endpoint.disabled_reason = None
+        endpoint.disabled_at = None
     elif changes.get("enabled") is False and endpoint.enabled:
         endpoint.enabled = False
         endpoint.disabled_reason = "disabled by the merchant"

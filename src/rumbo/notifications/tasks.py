@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -257,7 +257,34 @@ class Notifier:
         async def deliver(job: Job) -> None:
             known.put_nowait(await self._deliver(job))
 
-        sending = asyncio.gather(*(deliver(job) for job in jobs))
+        async def deliver_to_endpoint(endpoint_jobs: list[Job]) -> None:
+            # Once an endpoint answers 410 Gone it has asked for nothing more: the rest of
+            # the batch for it is held back (suppressed as for a disabled endpoint,
+            # replayable when re-enabled). The first message goes alone, so an endpoint
+            # that is already gone receives exactly one request; the rest go concurrently
+            # and none starts after a 410 is known.
+            gone = False
+
+            async def one(job: Job) -> None:
+                nonlocal gone
+                outcome = await self._deliver(job, still_wanted=lambda: not gone)
+                gone = gone or outcome.disable_endpoint
+                known.put_nowait(outcome)
+
+            await one(endpoint_jobs[0])
+            await asyncio.gather(*(one(job) for job in endpoint_jobs[1:]))
+
+        by_endpoint: dict[int, list[Job]] = {}
+        others: list[Job] = []
+        for job in jobs:
+            if job.endpoint is not None and job.endpoint_id is not None:
+                by_endpoint.setdefault(job.endpoint_id, []).append(job)
+            else:
+                others.append(job)
+        sending = asyncio.gather(
+            *(deliver(job) for job in others),
+            *(deliver_to_endpoint(group) for group in by_endpoint.values()),
+        )
         try:
             recorded = 0
             while recorded < len(jobs):
@@ -535,12 +562,14 @@ class Notifier:
 
     # ---------------------------------------------------------------------------- deliver
 
-    async def _deliver(self, job: Job) -> Outcome:
+    async def _deliver(self, job: Job, still_wanted: Callable[[], bool] = lambda: True) -> Outcome:
         if job.skip:
             return Outcome(job, SUPPRESSED, reason=job.skip)
         if job.broken:
             return Outcome(job, FAILED, error=job.broken)
         async with self._limit:
+            if not still_wanted():  # the endpoint answered 410 while this one waited its turn
+                return Outcome(job, SUPPRESSED, reason=ENDPOINT_DISABLED)
             try:
                 if job.endpoint is not None:
                     kind = Kind(job.kind)

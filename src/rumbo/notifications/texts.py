@@ -102,3 +102,16 @@ TEXTS: dict[Kind, KindTexts] = {
         N_("%(merchant)s: order %(code)s arrives soon. Follow it: %(url)s"),
     ),
 }
+
+
+# The unsubscribe link's pages (RFC 8058), in the shopper's language: the question,
+# its button, and the answer once done; per channel.
+UNSUBSCRIBE_TITLE = N_("Unsubscribe")
+UNSUBSCRIBE_QUESTION = {
+    "email": N_("Stop e-mails about this order?"),
+    "sms": N_("Stop text messages about this order?"),
+}
+UNSUBSCRIBE_DONE = {
+    "email": N_("Done: no more e-mails about this order."),
+    "sms": N_("Done: no more text messages about this order."),
+}

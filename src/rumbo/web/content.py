@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, get_timezone_name
@@ -18,7 +19,7 @@ from babel.dates import format_date, format_skeleton, get_timezone_name
 from rumbo.events.status import RANK, Status
 from rumbo.orders.service import PLACED_EVENT_SOURCE
 from rumbo.public.schemas import PublicEvent, PublicPlace, PublicShipment, PublicTracking
-from rumbo.web.i18n import babel_locale
+from rumbo.web.i18n import LANGUAGES, babel_locale, translations
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
@@ -158,10 +159,25 @@ def place_text(place: PublicPlace | None) -> str:
     return ", ".join(parts)
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text).strip().casefold()
+
+
+@lru_cache(maxsize=len(Status))
+def _names_of(status: Status) -> frozenset[str]:
+    """What ``status`` is called in each of Rumbo's languages, plainly written."""
+    return frozenset(
+        _plain(translations(language).gettext(STATUS_LABEL[status])) for language in LANGUAGES
+    ) | {_plain(status.value)}
+
+
 def description_of(event: PublicEvent) -> str | None:
-    """The source's own words for an event, unless it is Rumbo's English "order placed"
-    note (the translated label already says it)."""
+    """The source's own words for an event, unless the heading above them already says
+    it: Rumbo's "order placed" note, or a description that is only the status's name in
+    any language ("Entregue" over "Delivered")."""
     if event.source == PLACED_EVENT_SOURCE and event.description == PLACED_DESCRIPTION:
+        return None
+    if event.description and event.status and _plain(event.description) in _names_of(event.status):
         return None
     return event.description
 
