@@ -70,9 +70,10 @@ def test_command_path_and_csv_path_give_identical_models_and_figures(
     histories = list(read_olist(folder))
     shuffled = histories[:]
     random.Random(3).shuffle(shuffled)
-    for order in (histories, shuffled, histories[::-1]):
+    for n, order in enumerate((histories, shuffled, histories[::-1])):
         model = train(order, UNTIL)
-        saved = EtaModel.load(model.save(tmp_path / "py", make_current=False))
+        # A folder each: the same model saved twice in one second has the same name.
+        saved = EtaModel.load(model.save(tmp_path / f"py{n}", make_current=False))
         # The model file itself: same bytes, whatever order the orders came in.
         assert saved.metadata["sha256"] == command_model["model_version"].rsplit("-", 1)[1]
         report = json.loads(evaluate(model, order, *WINDOW).to_json())
