@@ -166,6 +166,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # In production the schema is a map for attackers unless the operator opts in.
+        docs_url="/docs" if settings.serve_api_docs else None,
+        redoc_url="/redoc" if settings.serve_api_docs else None,
+        openapi_url="/openapi.json" if settings.serve_api_docs else None,
     )
     app.state.settings = settings
     app.state.db = db

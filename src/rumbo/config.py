@@ -6,16 +6,31 @@ Rumbo refuses to start with the development secret.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "rumbo-development-secret-change-me"
+# 256 bits: HMAC-SHA256 keys shorter than the hash output weaken it (RFC 2104, section 3).
+MIN_SECRET_BYTES = 32
+# A random 32-byte secret in any text encoding (hex, base64) has far more distinct
+# characters than this; "aaaa…" or a repeated word does not.
+_MIN_DISTINCT_CHARACTERS = 12
+
+
+def is_strong_secret(value: str) -> bool:
+    """At least 32 bytes that do not look typed by hand (not the development default)."""
+    return (
+        value != DEVELOPMENT_SECRET
+        and len(value.encode()) >= MIN_SECRET_BYTES
+        and len(set(value)) >= _MIN_DISTINCT_CHARACTERS
+    )
 
 
 class Settings(BaseSettings):
@@ -50,7 +65,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON or text.")
     metrics_token: str | None = Field(
-        None, description="If set, GET /metrics needs `Authorization: Bearer <token>`."
+        None,
+        description="If set, GET /metrics needs `Authorization: Bearer <token>`; "
+        "required in production.",
+    )
+    api_docs: bool | None = Field(
+        None,
+        description="Serve /docs, /redoc and /openapi.json; default: on except in production.",
     )
     shutdown_grace_seconds: int = Field(
         20, ge=1, description="On SIGTERM, in-flight requests get this long to finish."
@@ -83,6 +104,11 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = Field(None, description="Sender number (E.164) or MG… service.")
     twilio_base_url: str = "https://api.twilio.com"
+    webhook_allowed_networks: str = Field(
+        "",
+        description="Comma-separated CIDR networks webhooks may reach although not public "
+        "(on-premises receivers), e.g. `10.20.0.0/16,fd00:1::/64`; unset: public addresses only.",
+    )
     notification_batch_size: int = Field(100, ge=1, le=1000)
     notification_concurrency: int = Field(50, ge=1, le=1000)
     notification_lease_seconds: int = Field(120, ge=10)
@@ -96,11 +122,35 @@ class Settings(BaseSettings):
             return self.run_worker_in_process
         return self.is_sqlite and self.env != "test"
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
+
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
-        if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("RUMBO_SECRET_KEY must be set to a secret value in production")
+    def _refuse_weak_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if not is_strong_secret(self.secret_key):
+            raise ValueError(
+                f"RUMBO_SECRET_KEY must be at least {MIN_SECRET_BYTES} random bytes in "
+                "production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if not self.metrics_token or not is_strong_secret(self.metrics_token):
+            raise ValueError(
+                f"RUMBO_METRICS_TOKEN must be set to at least {MIN_SECRET_BYTES} random bytes "
+                "in production: /metrics tells traffic and queue sizes"
+            )
         return self
+
+    @property
+    def serve_api_docs(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.env != "production"
 
     @property
     def max_clock_skew(self) -> timedelta:
