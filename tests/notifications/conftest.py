@@ -138,6 +138,7 @@ class Reply:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 # A responder returns a Reply, or None to drop the connection without answering.
@@ -181,6 +182,8 @@ def http_server() -> Iterator[Callable[[Responder], HttpServer]]:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(reply.body)
 

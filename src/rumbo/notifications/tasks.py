@@ -55,6 +55,7 @@ from rumbo.notifications.channels.webhook import (
     WebhookConfig,
     WebhookEndpoint,
 )
+from rumbo.notifications.destinations import DestinationPolicy, webhook_destinations
 from rumbo.notifications.errors import DeliveryError, PermanentError
 from rumbo.notifications.message import Branding, Kind, Message
 from rumbo.notifications.outbox import (
@@ -147,6 +148,7 @@ class Notifier:
         name: str | None = None,
         client: httpx.AsyncClient | None = None,
         webhook_timeout: float = 10.0,
+        destination_policy: DestinationPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -163,7 +165,10 @@ class Notifier:
         twilio = twilio_config(settings)
         self.sms = SmsChannel(TwilioSms(twilio, self.client)) if twilio else None
         self.webhook = WebhookChannel(
-            WebhookConfig(timeout=webhook_timeout), client=self.client, clock=self.clock.now
+            WebhookConfig(timeout=webhook_timeout),
+            client=self.client,
+            clock=self.clock.now,
+            policy=destination_policy or webhook_destinations(settings),
         )
         self.tokens = UnsubscribeTokens(settings.secret_key)
         self._limit = asyncio.Semaphore(settings.notification_concurrency)
