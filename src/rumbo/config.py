@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     limit_lookups_per_client: int = Field(
         600, ge=1, description="Tracking lookups (API and pages) per client address per minute."
     )
+    limit_streams_per_client: int = Field(
+        10, ge=1, description="Live tracking-page streams open at once per client address."
+    )
+    limit_streams_per_process: int = Field(
+        1000, ge=1, description="Live tracking-page streams open at once in one process."
+    )
     limit_requests_per_key: int = Field(
         60_000, ge=1, description="Store API requests per API key per minute."
     )

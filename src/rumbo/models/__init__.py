@@ -11,6 +11,7 @@ from rumbo.models.merchant import Merchant
 from rumbo.models.notification_rule import NotificationRule
 from rumbo.models.order import Order
 from rumbo.models.outbox_message import OutboxMessage
+from rumbo.models.rate_limit_counter import RateLimitCounter
 from rumbo.models.shipment import Shipment
 from rumbo.models.shopper_preference import ShopperPreference
 from rumbo.models.staff import StaffSession, StaffUser
@@ -34,6 +35,7 @@ __all__ = [
     "Order",
     "OrderNote",
     "OutboxMessage",
+    "RateLimitCounter",
     "Shipment",
     "ShopperPreference",
     "StaffSession",
