@@ -28,48 +28,58 @@ from rumbo.kit.ratelimit import GrowingDelay, Limit, SlidingWindow, roll, window
 _SWEEP_EVERY = 1000
 
 # Sliding window: roll the stored window on to now's (see ``ratelimit.roll``), estimate
-# the hits in the sliding window, then add this attempt. ``w`` = window seconds.
+# the hits in the sliding window, and count this attempt only if it is under the limit
+# (or ``force``). ``w`` = window seconds. The row lock makes check-and-count one step.
 _WINDOWS = "floor((:now - c.started) / :w)"
 _ROLLED_START = f"(CASE WHEN {_WINDOWS} >= 1 THEN c.started + {_WINDOWS} * :w ELSE c.started END)"
 _ROLLED_PREVIOUS = (
     f"(CASE WHEN {_WINDOWS} >= 2 THEN 0 WHEN {_WINDOWS} = 1 THEN c.current ELSE c.previous END)"
 )
 _ROLLED_CURRENT = f"(CASE WHEN {_WINDOWS} >= 1 THEN 0 ELSE c.current END)"
+_UNDER = (
+    f"(:force OR {_ROLLED_PREVIOUS} * (1 - (:now - {_ROLLED_START}) / :w) + {_ROLLED_CURRENT}"
+    " < :limit)"
+)
 _WINDOW_UPSERT = f"""
-INSERT INTO rate_limit_counters AS c (name, key, started, previous, current, expires_at)
-VALUES (:name, :key, :now, 0, 1, :now + 2 * :w)
+INSERT INTO rate_limit_counters AS c
+    (name, key, started, previous, current, admitted, expires_at)
+VALUES (:name, :key, :now, 0, 1, true, :now + 2 * :w)
 ON CONFLICT (name, key) DO UPDATE SET
     started = {_ROLLED_START},
     previous = {_ROLLED_PREVIOUS},
-    current = {_ROLLED_CURRENT} + 1,
+    current = {_ROLLED_CURRENT} + CASE WHEN {_UNDER} THEN 1 ELSE 0 END,
+    admitted = {_UNDER},
     expires_at = {_ROLLED_START} + 2 * :w
-RETURNING started, previous, current
+RETURNING started, previous, current, admitted
 """
 _RELEASE = """
 UPDATE rate_limit_counters SET current = GREATEST(current - 1, 0)
 WHERE name = :name AND key = :key
 """
-_READ = (
-    "SELECT started, previous, current FROM rate_limit_counters WHERE name = :name AND key = :key"
-)
+_READ = """
+SELECT started, previous, current, admitted FROM rate_limit_counters
+WHERE name = :name AND key = :key
+"""
 
 # Growing delay: failures forgotten after ``forget``; an attempt while refused changes
-# nothing; otherwise it counts and sets the next time this key may try.
+# nothing (unless ``force``); otherwise it counts and sets when this key may try next.
 _FAILURES = "(CASE WHEN :now - c.started > :forget THEN 0 ELSE c.current END)"
 _DELAY = (
     f"(CASE WHEN {_FAILURES} + 1 <= :free THEN 0 "
     f"ELSE LEAST(:cap, :base * power(2, {_FAILURES} + 1 - :free - 1)) END)"
 )
+_FREE = "(c.previous <= :now OR :force)"
 _DELAY_UPSERT = f"""
-INSERT INTO rate_limit_counters AS c (name, key, started, previous, current, expires_at)
-VALUES (:name, :key, :now, :now + :first_delay, 1, :now + :forget)
+INSERT INTO rate_limit_counters AS c
+    (name, key, started, previous, current, admitted, expires_at)
+VALUES (:name, :key, :now, :now + :first_delay, 1, true, :now + :forget)
 ON CONFLICT (name, key) DO UPDATE SET
-    current = CASE WHEN c.previous <= :now OR :force THEN {_FAILURES} + 1 ELSE c.current END,
-    previous = CASE WHEN c.previous <= :now OR :force
-        THEN GREATEST(c.previous, :now + {_DELAY}) ELSE c.previous END,
-    started = CASE WHEN c.previous <= :now OR :force THEN :now ELSE c.started END,
+    current = CASE WHEN {_FREE} THEN {_FAILURES} + 1 ELSE c.current END,
+    previous = CASE WHEN {_FREE} THEN GREATEST(c.previous, :now + {_DELAY}) ELSE c.previous END,
+    started = CASE WHEN {_FREE} THEN :now ELSE c.started END,
+    admitted = {_FREE},
     expires_at = :now + :forget
-RETURNING started, previous, current
+RETURNING started, previous, current, admitted
 """
 _DELAY_RELEASE = """
 UPDATE rate_limit_counters SET current = GREATEST(current - 1, 0), previous = :now
@@ -86,13 +96,16 @@ class _Shared:
         self._clock = clock
         self._calls = itertools.count(1)
 
-    def _run(self, sql: str, params: Mapping[str, Any]) -> list[float] | None:
+    def _run(self, sql: str, params: Mapping[str, Any]) -> tuple[list[float], bool] | None:
+        """``[started, previous, current]`` after the statement and whether it counted."""
         with self._engine.connect() as conn:
             result = conn.execute(text(sql), {"name": self.name, **params})
             row = result.first() if result.returns_rows else None
             if next(self._calls) % _SWEEP_EVERY == 0:
                 conn.execute(text(_SWEEP), {"now": params["now"]})
-        return None if row is None else [float(row[0]), float(row[1]), float(row[2])]
+        if row is None:
+            return None
+        return [float(row[0]), float(row[1]), float(row[2])], bool(row[3])
 
 
 class SharedWindow(_Shared):
@@ -110,25 +123,25 @@ class SharedWindow(_Shared):
         self.limit = limit
         self.window = window
 
+    def _params(self, key: str, now: float, force: bool) -> dict[str, Any]:
+        return {"key": key, "now": now, "w": self.window, "limit": self.limit, "force": force}
+
     def take(self, key: str) -> float:
         now = self._clock()
-        state = self._run(_WINDOW_UPSERT, {"key": key, "now": now, "w": self.window})
-        assert state is not None
-        state[2] -= 1  # the attempt is counted already; was there room for it?
-        wait = window_wait(self.limit, self.window, state, now)
-        if wait > 0:  # refused attempts are not counted (as in memory)
-            self.release(key)
-        return wait
+        found = self._run(_WINDOW_UPSERT, self._params(key, now, force=False))
+        assert found is not None
+        state, admitted = found
+        return 0.0 if admitted else max(window_wait(self.limit, self.window, state, now), 0.001)
 
     def hit(self, key: str) -> None:
-        self._run(_WINDOW_UPSERT, {"key": key, "now": self._clock(), "w": self.window})
+        self._run(_WINDOW_UPSERT, self._params(key, self._clock(), force=True))
 
     def retry_after(self, key: str) -> float:
         now = self._clock()
-        state = self._run(_READ, {"key": key, "now": now})
-        if state is None:
+        found = self._run(_READ, {"key": key, "now": now})
+        if found is None:
             return 0.0
-        return window_wait(self.limit, self.window, roll(state, now, self.window), now)
+        return window_wait(self.limit, self.window, roll(found[0], now, self.window), now)
 
     def release(self, key: str) -> None:
         self._run(_RELEASE, {"key": key, "now": self._clock()})
@@ -165,18 +178,18 @@ class SharedDelay(_Shared):
 
     def take(self, key: str) -> float:
         now = self._clock()
-        state = self._run(_DELAY_UPSERT, self._params(key, now, force=False))
-        assert state is not None
-        # Counted (and so admitted) exactly when this attempt became the last one.
-        return 0.0 if state[0] == now else max(state[1] - now, 0.0) + 0.001
+        found = self._run(_DELAY_UPSERT, self._params(key, now, force=False))
+        assert found is not None
+        state, admitted = found
+        return 0.0 if admitted else max(state[1] - now, 0.0) + 0.001
 
     def hit(self, key: str) -> None:
         self._run(_DELAY_UPSERT, self._params(key, self._clock(), force=True))
 
     def retry_after(self, key: str) -> float:
         now = self._clock()
-        state = self._run(_READ, {"key": key, "now": now})
-        return 0.0 if state is None or state[1] <= now else state[1] - now + 0.001
+        found = self._run(_READ, {"key": key, "now": now})
+        return 0.0 if found is None or found[0][1] <= now else found[0][1] - now + 0.001
 
     def release(self, key: str) -> None:
         self._run(_DELAY_RELEASE, {"key": key, "now": self._clock()})

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Float, String
+from sqlalchemy import Boolean, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rumbo.db import Base
@@ -22,5 +22,7 @@ class RateLimitCounter(Base):
     started: Mapped[float] = mapped_column(Float)
     previous: Mapped[float] = mapped_column(Float)
     current: Mapped[float] = mapped_column(Float)
+    # Whether the last attempt was counted (under the limit): the upsert reports it back.
+    admitted: Mapped[bool] = mapped_column(Boolean)
     # Rows past this are forgotten by the periodic sweep.
     expires_at: Mapped[float] = mapped_column(Float, index=True)

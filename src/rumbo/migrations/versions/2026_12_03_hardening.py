@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("started", sa.Float(), nullable=False),
         sa.Column("previous", sa.Float(), nullable=False),
         sa.Column("current", sa.Float(), nullable=False),
+        sa.Column("admitted", sa.Boolean(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("name", "key", name=op.f("pk_rate_limit_counters")),
     )
