@@ -194,6 +194,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.question_limit = SlidingWindow(
         settings.limit_questions_per_client, 60, name="questions_per_client"
     )
+    # Per code from every client: each handover reaches a person, so one order's chat
+    # cannot become a channel for flooding the store's team.
+    app.state.question_limit_code = window_for(
+        shared, settings.limit_questions_per_code, 3600, "questions_per_code"
+    )
     app.state.stream_slots = StreamSlots(
         settings.limit_streams_per_client, settings.limit_streams_per_process
     )

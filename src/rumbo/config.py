@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     limit_questions_per_client: int = Field(
         30, ge=1, description="Assistant questions per client address per minute."
     )
+    limit_questions_per_code: int = Field(
+        60, ge=1, description="Assistant questions about one tracking code per hour (all clients)."
+    )
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
     rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")
 
