@@ -199,6 +199,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.question_limit_code = window_for(
         shared, settings.limit_questions_per_code, 3600, "questions_per_code"
     )
+    # In memory even on PostgreSQL: /osmand is the hottest path, and a shared counter
+    # would cost it two round trips per fix. Per process, so --workers N allows N times.
+    app.state.unknown_device_limit = SlidingWindow(
+        settings.limit_unknown_devices_per_client, 3600, name="unknown_devices_per_client"
+    )
     app.state.stream_slots = StreamSlots(
         settings.limit_streams_per_client, settings.limit_streams_per_process
     )

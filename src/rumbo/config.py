@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     limit_positions_per_device: int = Field(
         600, ge=1, description="OsmAnd requests per device per minute."
     )
+    limit_unknown_devices_per_client: int = Field(
+        20, ge=1, description="OsmAnd requests naming an unknown device id, per address per hour."
+    )
     limit_questions_per_client: int = Field(
         30, ge=1, description="Assistant questions per client address per minute."
     )
