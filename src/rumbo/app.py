@@ -208,7 +208,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings.limit_streams_per_client, settings.limit_streams_per_process
     )
     app.state.lookup_limit = window_for(
-        shared, settings.limit_lookups_per_client, 60, "lookups_per_client"
+        shared if settings.limit_lookups_shared else None,
+        settings.limit_lookups_per_client,
+        60,
+        "lookups_per_client",
     )
     app.state.key_limit = SlidingWindow(
         settings.limit_requests_per_key, 60, name="requests_per_key"

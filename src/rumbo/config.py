@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     limit_streams_per_process: int = Field(
         1000, ge=1, description="Live tracking-page streams open at once in one process."
     )
+    limit_lookups_shared: bool = Field(
+        True,
+        description="On PostgreSQL, count lookups in the shared table (one upsert per "
+        "lookup; see benchmarks/limits.py); false: per process, in memory.",
+    )
     limit_requests_per_key: int = Field(
         60_000, ge=1, description="Store API requests per API key per minute."
     )
