@@ -186,3 +186,55 @@ def test_prune_deletes_old_track_points_only(
         assert session.scalar(select(func.count()).select_from(DevicePosition)) == 2
     latest = client.get("/api/v1/devices", headers=tenant.headers).json()[0]["position"]
     assert latest["recorded_at"] == "2026-11-22T12:00:00Z"
+
+
+def test_a_device_registered_without_an_id_gets_a_secret_one(
+    client: TestClient, tenant: Tenant
+) -> None:
+    created = client.post("/api/v1/devices", json={"name": "Moto 7"}, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    secret = created.json()["device_id"]
+    assert len(secret) == 32  # 128 random bits, in hex
+    assert int(secret, 16) >= 0
+    other = client.post("/api/v1/devices", json={"name": "Moto 8"}, headers=tenant.headers)
+    assert other.json()["device_id"] != secret
+    assert fix(client, secret, -23.6, -46.7, minutes_ago=2) == 200
+
+
+def test_a_chosen_id_taken_anywhere_gets_one_answer_that_names_no_merchant(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    device_id = register(client, tenant)
+    mine = client.post(
+        "/api/v1/devices", json={"device_id": device_id, "name": "x"}, headers=tenant.headers
+    )
+    theirs = client.post(
+        "/api/v1/devices", json={"device_id": device_id, "name": "x"}, headers=other_tenant.headers
+    )
+    assert mine.status_code == theirs.status_code == 409
+    assert mine.json() == theirs.json()
+
+
+def test_rotating_an_id_keeps_the_route_and_retires_the_old_id(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    old = register(client, tenant)
+    stop = order_out_for_delivery(client, tenant)
+    client.put(
+        f"/api/v1/devices/{old}/route",
+        json={"shipment_ids": [stop["shipment_id"]]},
+        headers=tenant.headers,
+    )
+    assert (
+        client.post(f"/api/v1/devices/{old}/rotate", headers=other_tenant.headers).status_code
+        == 404
+    )
+    rotated = client.post(f"/api/v1/devices/{old}/rotate", headers=tenant.headers)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["device_id"]
+    assert new != old
+    assert len(new) == 32
+    assert fix(client, old, -23.6, -46.7, minutes_ago=2) == 400
+    assert fix(client, new, -23.6, -46.7, minutes_ago=1) == 200
+    route = client.get(f"/api/v1/devices/{new}/route", headers=tenant.headers).json()
+    assert [s["shipment_id"] for s in route["stops"]] == [stop["shipment_id"]]

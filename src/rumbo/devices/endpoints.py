@@ -44,8 +44,8 @@ router = APIRouter(lifespan=_lifespan, tags=["courier devices"])
     "/api/v1/devices",
     status_code=status.HTTP_201_CREATED,
     response_model=DeviceOut,
-    summary="Register a courier device",
-    responses={409: {"description": "This device_id is already registered."}},
+    summary="Register a courier device (leave device_id out for a generated one)",
+    responses={409: {"description": "This chosen device_id cannot be used."}},
 )
 def create_device(
     body: DeviceCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
@@ -60,6 +60,18 @@ def create_device(
 )
 def list_devices(session: SessionDep, merchant_id: MerchantDep) -> list[DeviceOut]:
     return [service.device_out(d) for d in service.list_devices(session, merchant_id)]
+
+
+@router.post(
+    "/api/v1/devices/{device_id}/rotate",
+    response_model=DeviceOut,
+    summary="Replace the device's identifier with a new generated one",
+    responses={404: {"description": "No device of yours has this device_id."}},
+)
+def rotate_device(device_id: str, session: SessionDep, merchant_id: MerchantDep) -> DeviceOut:
+    """The old identifier stops working at once: set the new one in the courier's app
+    (Traccar Client: Device identifier) or MQTT topic. Positions and route stay."""
+    return service.device_out(service.rotate_device_id(session, merchant_id, device_id))
 
 
 @router.get(

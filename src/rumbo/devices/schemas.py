@@ -17,15 +17,18 @@ DeviceIdentifier = Annotated[
 
 
 class DeviceCreate(StrictModel):
-    device_id: DeviceIdentifier = Field(
+    device_id: DeviceIdentifier | None = Field(
+        None,
         description="What the device sends: Traccar Client's device identifier (OsmAnd `id`), "
-        "or the `{device_id}` of its MQTT topic `rumbo/devices/{device_id}/position`."
+        "or the `{device_id}` of its MQTT topic `rumbo/devices/{device_id}/position`. It is the "
+        "device's only credential: leave it out and Rumbo generates one of 128 random bits "
+        "(recommended; Traccar Client's default six digits can be guessed).",
     )
     name: ShortText
 
     model_config = {
         "extra": "forbid",
-        "json_schema_extra": {"examples": [{"device_id": "48241179", "name": "Moto 7 — Carla"}]},
+        "json_schema_extra": {"examples": [{"name": "Moto 7 — Carla"}]},
     }
 
 

@@ -11,6 +11,7 @@ forward in time and never to an implausible place.
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,22 +42,39 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 # --- devices and routes (the store's API) ---------------------------------------------
 
 
+def new_device_id() -> str:
+    """A device identifier nobody can guess: 128 random bits, as 32 hex digits (safe in
+    a query string, a form field and an MQTT topic level)."""
+    return secrets.token_hex(16)
+
+
 def create_device(session: Session, merchant_id: int, body: DeviceCreate, now: datetime) -> Device:
-    """Register a device; its identifier is unique across all merchants (a device sends
-    nothing else), so a taken one is a 409 whoever holds it."""
-    if session.scalar(select(Device.id).where(Device.device_id == body.device_id)) is not None:
-        raise Conflict("A device with this device_id is already registered.", "device_exists")
-    device = Device(
-        merchant_id=merchant_id, device_id=body.device_id, name=body.name, created_at=now
-    )
+    """Register a device under ``body.device_id``, or under a generated one when it is
+    left out. Identifiers are unique across all merchants (a device sends nothing
+    else), so a chosen one already taken is a 409 whoever holds it; a generated one
+    never collides."""
+    device_id = body.device_id or new_device_id()
+    if session.scalar(select(Device.id).where(Device.device_id == device_id)) is not None:
+        raise Conflict(_TAKEN, "device_exists")
+    device = Device(merchant_id=merchant_id, device_id=device_id, name=body.name, created_at=now)
     session.add(device)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # registered concurrently
-        raise Conflict(
-            "A device with this device_id is already registered.", "device_exists"
-        ) from None
+        raise Conflict(_TAKEN, "device_exists") from None
+    return device
+
+
+_TAKEN = "This device_id cannot be used; leave it out and Rumbo generates one."
+
+
+def rotate_device_id(session: Session, merchant_id: int, device_id: str) -> Device:
+    """Give the device a new generated identifier; the old one stops working at once.
+    Its positions, route and "arriving soon" facts stay with it."""
+    device = get_device(session, merchant_id, device_id)
+    device.device_id = new_device_id()
+    session.flush()
     return device
 
 
