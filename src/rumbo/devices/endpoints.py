@@ -14,7 +14,7 @@ from rumbo.db import SessionDep
 from rumbo.devices import service
 from rumbo.devices.osmand import parse_osmand_request
 from rumbo.devices.positions import PositionError
-from rumbo.devices.schemas import DeviceCreate, DeviceOut, RouteOut, RouteUpdate
+from rumbo.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, RouteOut, RouteUpdate
 from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock, ClockDep
@@ -43,14 +43,14 @@ router = APIRouter(lifespan=_lifespan, tags=["courier devices"])
 @router.post(
     "/api/v1/devices",
     status_code=status.HTTP_201_CREATED,
-    response_model=DeviceOut,
+    response_model=DeviceCreated,
     summary="Register a courier device (leave device_id out for a generated one)",
     responses={409: {"description": "This chosen device_id cannot be used."}},
 )
 def create_device(
     body: DeviceCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
-) -> DeviceOut:
-    return service.device_out(service.create_device(session, merchant_id, body, clock.now()))
+) -> DeviceCreated:
+    return service.device_created(service.create_device(session, merchant_id, body, clock.now()))
 
 
 @router.get(
@@ -64,14 +64,15 @@ def list_devices(session: SessionDep, merchant_id: MerchantDep) -> list[DeviceOu
 
 @router.post(
     "/api/v1/devices/{device_id}/rotate",
-    response_model=DeviceOut,
+    response_model=DeviceCreated,
     summary="Replace the device's identifier with a new generated one",
     responses={404: {"description": "No device of yours has this device_id."}},
 )
-def rotate_device(device_id: str, session: SessionDep, merchant_id: MerchantDep) -> DeviceOut:
-    """The old identifier stops working at once: set the new one in the courier's app
-    (Traccar Client: Device identifier) or MQTT topic. Positions and route stay."""
-    return service.device_out(service.rotate_device_id(session, merchant_id, device_id))
+def rotate_device(device_id: str, session: SessionDep, merchant_id: MerchantDep) -> DeviceCreated:
+    """The old identifier stops working at once: set `secret` in the courier's app
+    (Traccar Client: Device identifier) or MQTT topic. The handle changes with it;
+    positions and route stay."""
+    return service.device_created(service.rotate_device_id(session, merchant_id, device_id))
 
 
 @router.get(
