@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
     summary="Ask the assistant about this order (pt / es / en)",
     responses={
         404: {"description": "Unknown tracking code, or a conversation of another order."},
-        429: {"description": "Too many questions from this address."},
+        429: {"description": "Too many questions from this address, or about this order."},
     },
 )
 def ask(

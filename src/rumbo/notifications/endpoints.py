@@ -189,6 +189,11 @@ def _destinations(request: Request) -> DestinationPolicy:
 
 
 DestinationsDep = Annotated[DestinationPolicy, Depends(_destinations)]
+_URL_NOT_ALLOWED: dict[str, Any] = {
+    "description": "Invalid body, or `webhook_url_not_allowed`: the URL's host resolves to a "
+    "loopback, private, link-local, multicast or reserved address (see "
+    "RUMBO_WEBHOOK_ALLOWED_NETWORKS).",
+}
 
 
 def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
@@ -201,6 +206,7 @@ def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
     response_model=WebhookCreated,
     tags=["webhooks"],
     summary="Add an endpoint; its signing secret is shown only here",
+    responses={422: _URL_NOT_ALLOWED},
 )
 def create_webhook(
     body: WebhookCreate,
@@ -227,6 +233,7 @@ def list_webhooks(session: SessionDep, merchant_id: MerchantDep) -> list[Webhook
     response_model=WebhookOut,
     tags=["webhooks"],
     summary="Change an endpoint; enabled=true re-enables it after an automatic disable",
+    responses={422: _URL_NOT_ALLOWED},
 )
 def update_webhook(
     endpoint_id: RowId,
