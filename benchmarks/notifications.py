@@ -67,6 +67,7 @@ def worker(url: str, name: str, batch: int, concurrency: int, no_sniffio: bool, 
         database_url=url,
         env="test",
         secret_key="bench",
+        webhook_allowed_networks="127.0.0.0/8",  # the receiver listens on loopback
         notification_batch_size=batch,
         notification_concurrency=concurrency,
     )

@@ -138,6 +138,7 @@ class Fleet:
             "RUMBO_ENV": "development",
             "RUMBO_MQTT_URL": broker,
             "RUMBO_RUN_WORKER_IN_PROCESS": "false",
+            "RUMBO_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the receiver is on loopback
             # Abuse limits are per client address and key; here every shopper is
             # 127.0.0.1 and the store uses one key.
             **NO_ABUSE_LIMITS,

@@ -111,7 +111,12 @@ def settings(database_url: str) -> Settings:
         env="test",
         secret_key="test-secret",
         base_url="http://rumbo.test",
+        # The suite's webhook receivers listen on loopback.
+        webhook_allowed_networks=LOOPBACK_NETWORKS,
     )
+
+
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 
 
 @pytest.fixture

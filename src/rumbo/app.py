@@ -29,7 +29,8 @@ from rumbo.events import endpoints as events_endpoints
 from rumbo.events.schemas import EventIn
 from rumbo.events.writer import IngestWriter
 from rumbo.kit.clock import Clock, SystemClock
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.counters import delay_for, window_for
+from rumbo.kit.ratelimit import SlidingWindow, StreamSlots
 from rumbo.merchants import endpoints as merchant_endpoints
 from rumbo.merchants.service import KeyCache
 from rumbo.notifications import channel_endpoints
@@ -208,6 +209,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # In production the schema is a map for attackers unless the operator opts in.
+        docs_url="/docs" if settings.serve_api_docs else None,
+        redoc_url="/redoc" if settings.serve_api_docs else None,
+        openapi_url="/openapi.json" if settings.serve_api_docs else None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -219,14 +224,38 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
     app.state.eta = EtaService(db, settings.models_dir)
-    app.state.verify_limit_code = SlidingWindow(10, 15 * 60, name="verify_per_code")
-    app.state.verify_limit_client = SlidingWindow(30, 15 * 60, name="verify_per_client")
+    # Limits that stop guessing are shared by every process on PostgreSQL and survive
+    # restarts there (rumbo.kit.counters); throughput guards stay in memory.
+    shared = db.engine
+    # Postal-code answers: per (code, client), so one client's failures lock out only
+    # itself; per client across codes; and per code from everywhere, a growing delay.
+    app.state.verify_limit_code = window_for(shared, 10, 15 * 60, "verify_per_code_client")
+    app.state.verify_limit_client = window_for(shared, 30, 15 * 60, "verify_per_client")
+    app.state.verify_delay_code = delay_for(
+        shared, free=20, base=1.0, cap=60.0, forget=86_400, name="verify_per_code"
+    )
     # Questions cost a classification each; a shopper never needs more than this.
     app.state.question_limit = SlidingWindow(
         settings.limit_questions_per_client, 60, name="questions_per_client"
     )
-    app.state.lookup_limit = SlidingWindow(
-        settings.limit_lookups_per_client, 60, name="lookups_per_client"
+    # Per code from every client: each handover reaches a person, so one order's chat
+    # cannot become a channel for flooding the store's team.
+    app.state.question_limit_code = window_for(
+        shared, settings.limit_questions_per_code, 3600, "questions_per_code"
+    )
+    # In memory even on PostgreSQL: /osmand is the hottest path, and a shared counter
+    # would cost it two round trips per fix. Per process, so --workers N allows N times.
+    app.state.unknown_device_limit = SlidingWindow(
+        settings.limit_unknown_devices_per_client, 3600, name="unknown_devices_per_client"
+    )
+    app.state.stream_slots = StreamSlots(
+        settings.limit_streams_per_client, settings.limit_streams_per_process
+    )
+    app.state.lookup_limit = window_for(
+        shared if settings.limit_lookups_shared else None,
+        settings.limit_lookups_per_client,
+        60,
+        "lookups_per_client",
     )
     app.state.key_limit = SlidingWindow(
         settings.limit_requests_per_key, 60, name="requests_per_key"

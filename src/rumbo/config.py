@@ -6,16 +6,31 @@ Rumbo refuses to start with the development secret.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "rumbo-development-secret-change-me"
+# 256 bits: HMAC-SHA256 keys shorter than the hash output weaken it (RFC 2104, section 3).
+MIN_SECRET_BYTES = 32
+# A random 32-byte secret in any text encoding (hex, base64) has far more distinct
+# characters than this; "aaaa…" or a repeated word does not.
+_MIN_DISTINCT_CHARACTERS = 12
+
+
+def is_strong_secret(value: str) -> bool:
+    """At least 32 bytes that do not look typed by hand (not the development default)."""
+    return (
+        value != DEVELOPMENT_SECRET
+        and len(value.encode()) >= MIN_SECRET_BYTES
+        and len(set(value)) >= _MIN_DISTINCT_CHARACTERS
+    )
 
 
 class Settings(BaseSettings):
@@ -57,7 +72,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON or text.")
     metrics_token: str | None = Field(
-        None, description="If set, GET /metrics needs `Authorization: Bearer <token>`."
+        None,
+        description="If set, GET /metrics needs `Authorization: Bearer <token>`; "
+        "required in production.",
+    )
+    api_docs: bool | None = Field(
+        None,
+        description="Serve /docs, /redoc and /openapi.json; default: on except in production.",
     )
     shutdown_grace_seconds: int = Field(
         20, ge=1, description="On SIGTERM, in-flight requests get this long to finish."
@@ -66,14 +87,34 @@ class Settings(BaseSettings):
     limit_lookups_per_client: int = Field(
         600, ge=1, description="Tracking lookups (API and pages) per client address per minute."
     )
+    limit_streams_per_client: int = Field(
+        10, ge=1, description="Live tracking-page streams open at once per client address."
+    )
+    limit_streams_per_process: int = Field(
+        1000, ge=1, description="Live tracking-page streams open at once in one process."
+    )
+    limit_lookups_shared: bool = Field(
+        False,
+        description="On PostgreSQL, count lookups in the shared table (one upsert per "
+        "lookup; see benchmarks/limits.py). Off by default: the lookup budget sheds load "
+        "(a 60-bit code is not guessed by lookups), so per process in memory keeps the "
+        "hottest path free of database trips; the guessing limits (verify, sign-in, "
+        "device ids) are always shared.",
+    )
     limit_requests_per_key: int = Field(
         60_000, ge=1, description="Store API requests per API key per minute."
     )
     limit_positions_per_device: int = Field(
         600, ge=1, description="OsmAnd requests per device per minute."
     )
+    limit_unknown_devices_per_client: int = Field(
+        20, ge=1, description="OsmAnd requests naming an unknown device id, per address per hour."
+    )
     limit_questions_per_client: int = Field(
         30, ge=1, description="Assistant questions per client address per minute."
+    )
+    limit_questions_per_code: int = Field(
+        60, ge=1, description="Assistant questions about one tracking code per hour (all clients)."
     )
     models_dir: Path = Field(Path("models"), description="Delivery-date model versions (CURRENT).")
     rescore_seconds: float = Field(900.0, ge=10, description="How often open orders are re-scored.")
@@ -102,6 +143,11 @@ class Settings(BaseSettings):
     vapid_subject: str = Field(
         "mailto:notificacoes@rumbo.localhost", description="VAPID contact (RFC 8292 §2.1)."
     )
+    webhook_allowed_networks: str = Field(
+        "",
+        description="Comma-separated CIDR networks webhooks may reach although not public "
+        "(on-premises receivers), e.g. `10.20.0.0/16,fd00:1::/64`; unset: public addresses only.",
+    )
     notification_batch_size: int = Field(100, ge=1, le=1000)
     notification_concurrency: int = Field(50, ge=1, le=1000)
     notification_lease_seconds: int = Field(120, ge=10)
@@ -121,11 +167,35 @@ class Settings(BaseSettings):
             return self.run_worker_in_process
         return self.is_sqlite and self.env != "test"
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
+
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
-        if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("RUMBO_SECRET_KEY must be set to a secret value in production")
+    def _refuse_weak_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if not is_strong_secret(self.secret_key):
+            raise ValueError(
+                f"RUMBO_SECRET_KEY must be at least {MIN_SECRET_BYTES} random bytes in "
+                "production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if not self.metrics_token or not is_strong_secret(self.metrics_token):
+            raise ValueError(
+                f"RUMBO_METRICS_TOKEN must be set to at least {MIN_SECRET_BYTES} random bytes "
+                "in production: /metrics tells traffic and queue sizes"
+            )
         return self
+
+    @property
+    def serve_api_docs(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.env != "production"
 
     @property
     def max_clock_skew(self) -> timedelta:

@@ -310,3 +310,26 @@ def test_deeply_nested_evento_is_a_payload_error() -> None:
     nested = "<a>" * 2000 + "x" + "</a>" * 2000
     with pytest.raises(PayloadError):
         CorreiosAdapter().parse(sro_body(evento("PO", "01", "01/01/2020", "10:00", nested)), {})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+        '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE r SYSTEM "http://127.0.0.1:9/sro.dtd">',
+    ],
+)
+def test_a_dtd_in_any_encoding_is_refused(encoding: str, doctype: str) -> None:
+    """The old byte check looked for ASCII ``<!DOCTYPE``; in UTF-16 the bytes differ."""
+    text = (
+        f'<?xml version="1.0" encoding="UTF-16"?>{doctype}'
+        "<Envelope><Body><return><objeto><numero>&b;</numero></objeto></return></Body></Envelope>"
+    )
+    body = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):
+        body = "\ufeff".encode(encoding) + body
+    assert b"<!DOCTYPE" not in body.upper()
+    with pytest.raises(PayloadError, match="DTD"):
+        CorreiosAdapter().parse(body, {})

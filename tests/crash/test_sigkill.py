@@ -283,6 +283,8 @@ def test_acknowledged_events_and_their_notifications_survive_sigkill(
         "RUMBO_NOTIFICATION_LEASE_SECONDS": "10",
         "RUMBO_LOG_LEVEL": "WARNING",
         "RUMBO_LIMIT_REQUESTS_PER_KEY": "1000000",
+        # The receiver below listens on loopback, which webhooks may not reach by default.
+        "RUMBO_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
     }
     settings = Settings(database_url=crash_db, env="test", secret_key="crash-secret")
     db = Database(settings)

@@ -3,6 +3,8 @@ view only after the privacy gate; retention."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 from rumbo.db import Database
 from rumbo.devices.service import prune_positions
 from rumbo.kit.clock import FixedClock
-from rumbo.models import DevicePosition
+from rumbo.models import Device, DevicePosition
 from tests.conftest import NOW, Tenant
 from tests.devices.conftest import DESTINATION, order_out_for_delivery, register
 
@@ -188,3 +190,68 @@ def test_prune_deletes_old_track_points_only(
         assert session.scalar(select(func.count()).select_from(DevicePosition)) == 2
     latest = client.get("/api/v1/devices", headers=tenant.headers).json()[0]["position"]
     assert latest["recorded_at"] == "2026-11-22T12:00:00Z"
+
+
+def test_a_device_registered_without_an_id_gets_a_secret_shown_once(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    created = client.post("/api/v1/devices", json={"name": "Moto 7"}, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    secret, handle = body["secret"], body["device_id"]
+    assert len(secret) == 32  # 128 random bits, in hex
+    assert int(secret, 16) >= 0
+    assert secret.startswith(handle)
+    assert len(handle) == 8  # 96 bits stay secret
+    other = client.post("/api/v1/devices", json={"name": "Moto 8"}, headers=tenant.headers)
+    assert other.json()["secret"] != secret
+    assert fix(client, secret, -23.6, -46.7, minutes_ago=2) == 200
+    assert fix(client, handle, -23.6, -46.7, minutes_ago=1) == 400  # the handle is no key
+    listed = client.get("/api/v1/devices", headers=tenant.headers).json()
+    assert all("secret" not in d for d in listed)
+    assert secret not in json.dumps(listed)
+    with db.session(write=False) as session:
+        stored = session.scalar(select(Device).where(Device.device_id == handle))
+    assert stored is not None
+    assert stored.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in repr(vars(stored))
+
+
+def test_a_chosen_id_taken_anywhere_gets_one_answer_that_names_no_merchant(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    device_id = register(client, tenant)
+    mine = client.post(
+        "/api/v1/devices", json={"device_id": device_id, "name": "x"}, headers=tenant.headers
+    )
+    theirs = client.post(
+        "/api/v1/devices", json={"device_id": device_id, "name": "x"}, headers=other_tenant.headers
+    )
+    assert mine.status_code == theirs.status_code == 409
+    assert mine.json() == theirs.json()
+
+
+def test_rotating_an_id_keeps_the_route_and_retires_the_old_id(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    old = register(client, tenant)
+    stop = order_out_for_delivery(client, tenant)
+    client.put(
+        f"/api/v1/devices/{old}/route",
+        json={"shipment_ids": [stop["shipment_id"]]},
+        headers=tenant.headers,
+    )
+    assert (
+        client.post(f"/api/v1/devices/{old}/rotate", headers=other_tenant.headers).status_code
+        == 404
+    )
+    rotated = client.post(f"/api/v1/devices/{old}/rotate", headers=tenant.headers)
+    assert rotated.status_code == 200, rotated.text
+    new, handle = rotated.json()["secret"], rotated.json()["device_id"]
+    assert new != old
+    assert len(new) == 32
+    assert fix(client, old, -23.6, -46.7, minutes_ago=2) == 400
+    assert fix(client, new, -23.6, -46.7, minutes_ago=1) == 200
+    assert client.get(f"/api/v1/devices/{old}/route", headers=tenant.headers).status_code == 404
+    route = client.get(f"/api/v1/devices/{handle}/route", headers=tenant.headers).json()
+    assert [s["shipment_id"] for s in route["stops"]] == [stop["shipment_id"]]

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.models import Device, DevicePosition
 from tests.conftest import NOW, Tenant
@@ -202,3 +203,34 @@ def test_a_query_with_a_question_mark_in_a_value_is_read_whole(
     assert client.get("/osmand?id=123456&lat=10.5&lon=20.25&note=ok?yes").status_code == 200
     (stored,) = track(db, "123456")
     assert json.loads(stored.raw)["note"] == "ok?yes"
+
+
+def test_scanning_device_ids_is_throttled_per_address(
+    client: TestClient, tenant: Tenant, settings: Settings
+) -> None:
+    """The scan that found a real id among 200: now every unknown id gets the same
+    answer, and the address is stopped long before the real one comes up."""
+    register(client, tenant, "902064")
+    budget = settings.limit_unknown_devices_per_client
+    answers = [
+        client.post(f"/osmand?id={900000 + n}&lat=-23.56&lon=-46.65&timestamp=1795000000")
+        for n in range(200)
+        if 900000 + n != 902064
+    ]
+    statuses = [a.status_code for a in answers]
+    assert statuses[:budget] == [400] * budget
+    assert {a.json()["error"]["code"] for a in answers[:budget]} == {"unknown_device"}
+    assert len({a.text for a in answers[:budget]}) == 1  # nothing tells one id from another
+    assert set(statuses[budget:]) == {429}
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    real = client.post("/osmand?id=902064&lat=-23.56&lon=-46.65&timestamp=1795000000")
+    assert real.status_code == 429  # the address is stopped, the real id learns nothing
+
+
+def test_a_known_device_does_not_spend_the_unknown_id_budget(
+    client: TestClient, tenant: Tenant, settings: Settings
+) -> None:
+    register(client, tenant, "902064")
+    for n in range(settings.limit_unknown_devices_per_client + 5):
+        fix = f"/osmand?id=902064&lat=-23.56&lon=-46.65&timestamp={1795000000 + n}"
+        assert client.post(fix).status_code == 200

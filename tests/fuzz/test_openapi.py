@@ -114,7 +114,7 @@ def seeded() -> Iterator[Seeded]:
         assert device.status_code == 201, device.text
         seeded.device_ids.append("moto-fuzz")
         webhook = client.post(
-            "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=auth
+            "/api/v1/webhooks", json={"url": "https://hooks.rumbo-fuzz.example/hook"}, headers=auth
         )
         assert webhook.status_code == 201, webhook.text
         seeded.webhook_ids.append(str(webhook.json()["id"]))

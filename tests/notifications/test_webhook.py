@@ -19,6 +19,7 @@ from rumbo.notifications.channels.webhook import (
     payload,
     sign,
 )
+from rumbo.notifications.destinations import DestinationPolicy, parse_networks
 from rumbo.notifications.errors import PermanentError, TransientError
 
 from .conftest import HttpServer, Reply, Request, Responder, free_port
@@ -26,6 +27,8 @@ from .conftest import HttpServer, Reply, Request, Responder, free_port
 pytestmark = pytest.mark.anyio
 
 StartHttp = Callable[[Responder], HttpServer]
+# The receivers here listen on loopback, which webhooks may not reach by default.
+LOOPBACK = DestinationPolicy(parse_networks("127.0.0.0/8"))
 OCCURRED = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
 DATA = {
     "order": {"id": "ord_81", "tracking_code": "K7Q4M2XP9R", "external_id": "1001"},
@@ -73,7 +76,7 @@ async def test_a_signed_webhook_verifies_at_a_real_receiver(http_server: StartHt
     server = http_server(verifying_receiver(secret, received))
     endpoint = WebhookEndpoint(f"{server.url}/hooks/rumbo", secret)
 
-    delivery = await WebhookChannel().send(
+    delivery = await WebhookChannel(policy=LOOPBACK).send(
         endpoint, "msg_outbox_81", "order.shipped", OCCURRED, DATA
     )
 
@@ -93,7 +96,9 @@ async def test_a_webhook_signed_with_another_secret_is_rejected(http_server: Sta
     endpoint = WebhookEndpoint(server.url, generate_secret())
 
     with pytest.raises(TransientError, match="401"):
-        await WebhookChannel().send(endpoint, "msg_1", "order.shipped", OCCURRED, DATA)
+        await WebhookChannel(policy=LOOPBACK).send(
+            endpoint, "msg_1", "order.shipped", OCCURRED, DATA
+        )
 
 
 async def test_a_retry_keeps_the_id_and_signs_a_fresh_timestamp(http_server: StartHttp) -> None:
@@ -101,7 +106,7 @@ async def test_a_retry_keeps_the_id_and_signs_a_fresh_timestamp(http_server: Sta
     server = http_server(lambda request: Reply(200, b"ok", "text/plain"))
     endpoint = WebhookEndpoint(server.url, secret)
     clock = iter([OCCURRED, OCCURRED + timedelta(minutes=5)])
-    channel = WebhookChannel(clock=lambda: next(clock))
+    channel = WebhookChannel(policy=LOOPBACK, clock=lambda: next(clock))
 
     for _ in range(2):
         await channel.send(endpoint, "msg_1", "order.shipped", OCCURRED, DATA)
@@ -120,7 +125,7 @@ async def test_410_gone_is_permanent_and_disables_the_endpoint(http_server: Star
     server = http_server(lambda request: Reply(410, b'{"error":"gone"}'))
 
     with pytest.raises(PermanentError) as raised:
-        await WebhookChannel().send(
+        await WebhookChannel(policy=LOOPBACK).send(
             WebhookEndpoint(server.url, generate_secret()), "m", "order.shipped", OCCURRED, DATA
         )
     assert raised.value.disable_endpoint
@@ -133,7 +138,7 @@ async def test_other_failures_are_transient_with_the_body_truncated(
     server = http_server(lambda request: Reply(status, b"x" * 5000, "text/plain"))
 
     with pytest.raises(TransientError) as raised:
-        await WebhookChannel().send(
+        await WebhookChannel(policy=LOOPBACK).send(
             WebhookEndpoint(server.url, generate_secret()), "m", "order.shipped", OCCURRED, DATA
         )
     assert f"endpoint answered {status}" in raised.value.detail
@@ -149,7 +154,7 @@ async def test_a_receiver_that_times_out_is_transient(http_server: StartHttp) ->
 
     server = http_server(slow)
     holder.append(server)
-    channel = WebhookChannel(WebhookConfig(timeout=0.2))
+    channel = WebhookChannel(WebhookConfig(timeout=0.2), policy=LOOPBACK)
 
     with pytest.raises(TransientError, match="Timeout"):
         await channel.send(
@@ -161,7 +166,7 @@ async def test_a_connection_closed_mid_request_is_transient(http_server: StartHt
     server = http_server(lambda request: None)
 
     with pytest.raises(TransientError, match="RemoteProtocolError"):
-        await WebhookChannel().send(
+        await WebhookChannel(policy=LOOPBACK).send(
             WebhookEndpoint(server.url, generate_secret()), "m", "order.shipped", OCCURRED, DATA
         )
 
@@ -169,4 +174,4 @@ async def test_a_connection_closed_mid_request_is_transient(http_server: StartHt
 async def test_a_receiver_that_is_down_is_transient() -> None:
     endpoint = WebhookEndpoint(f"http://127.0.0.1:{free_port()}/", generate_secret())
     with pytest.raises(TransientError, match="ConnectError"):
-        await WebhookChannel().send(endpoint, "m", "order.shipped", OCCURRED, DATA)
+        await WebhookChannel(policy=LOOPBACK).send(endpoint, "m", "order.shipped", OCCURRED, DATA)

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Header, Request
 from rumbo.assistant.schemas import AskRequest, AskResponse
 from rumbo.db import SessionDep
 from rumbo.kit.clock import ClockDep
-from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
+from rumbo.kit.ratelimit import Limit, client_address, throttle
+from rumbo.public.limits import count_lookup
 from rumbo.public.service import TrackTokens, find_order
 from rumbo.support.handover import ask as ask_assistant
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
     summary="Ask the assistant about this order (pt / es / en)",
     responses={
         404: {"description": "Unknown tracking code, or a conversation of another order."},
-        429: {"description": "Too many questions from this address."},
+        429: {"description": "Too many questions from this address, or about this order."},
     },
 )
 def ask(
@@ -36,9 +37,12 @@ def ask(
     returned `conversation_id` with the next question. When unsure, or when asked for a
     person, `handover` is true and the conversation gets one inquiry for the store's
     team (`inquiry_id`), opened once however often the shopper asks."""
-    questions: SlidingWindow = request.app.state.question_limit
+    questions: Limit = request.app.state.question_limit
     throttle(questions, client_address(request), "Too many questions. Try again shortly.")
+    count_lookup(request)
     order = find_order(session, tracking_code)
+    per_code: Limit = request.app.state.question_limit_code
+    throttle(per_code, order.tracking_code, "Too many questions about this order. Try later.")
     tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(token, order.tracking_code)
     outcome = ask_assistant(

@@ -10,8 +10,12 @@
   ``Sec-Fetch-Site: cross-site`` is refused even with a token (OWASP CSRF
   Prevention Cheat Sheet). The sign-in form, which has no session yet, carries a
   signed, short-lived token instead.
-- Sign-in attempts are limited per e-mail and per client address; beyond the
-  limit a 429 with ``Retry-After`` comes before any password is checked.
+- Sign-in attempts are counted before the password is checked (atomically, so
+  attempts sent at once are all counted): per (e-mail, client address) a window,
+  per client address a window, and per e-mail from everywhere a growing delay
+  (capped at a minute), so someone else's failures slow the owner down but never
+  lock them out. Beyond a limit a 429 with ``Retry-After``; a right password takes
+  its attempt back. On PostgreSQL the counters are shared by every process.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Engine
 
 from rumbo.config import Settings
 from rumbo.console import service
@@ -32,15 +37,22 @@ from rumbo.console.service import SignedIn
 from rumbo.db import Database
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.counters import delay_for, window_for
+from rumbo.kit.ratelimit import Limit, release_all, take_all
 
 COOKIE = "__Host-rumbo_console"
 LOGIN_FORM_SALT = "rumbo.console.login-form.v1"
 LOGIN_FORM_TTL = 3600
 # Failed sign-ins allowed per 15 minutes: a person mistyping, never a guessing run.
-FAILURES_PER_EMAIL = 5
+FAILURES_PER_EMAIL = 5  # per (e-mail, client address)
 FAILURES_PER_CLIENT = 20
 LOGIN_WINDOW = 15 * 60
+# Per e-mail from all addresses: 5 free, then 1 s, 2 s, 4 s … at most 60 s between tries,
+# forgotten a day after the last failure. At most 1,440 + 5 guesses a day per account.
+ACCOUNT_FREE_FAILURES = 5
+ACCOUNT_DELAY_BASE = 1.0
+ACCOUNT_DELAY_CAP = 60.0
+ACCOUNT_FORGET = 86_400
 
 
 class SignInRequired(RumboError):
@@ -60,32 +72,50 @@ class SignInRequired(RumboError):
 
 
 class LoginLimits:
-    """Failed sign-ins per e-mail and per client address (in this process)."""
+    """Sign-in attempts per (e-mail, client), per client and per e-mail (see above)."""
 
-    def __init__(self) -> None:
-        self.per_email = SlidingWindow(FAILURES_PER_EMAIL, LOGIN_WINDOW, name="console_per_email")
-        self.per_client = SlidingWindow(
-            FAILURES_PER_CLIENT, LOGIN_WINDOW, name="console_per_client"
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.per_email_client: Limit = window_for(
+            engine, FAILURES_PER_EMAIL, LOGIN_WINDOW, "console_per_email_client"
+        )
+        self.per_client: Limit = window_for(
+            engine, FAILURES_PER_CLIENT, LOGIN_WINDOW, "console_per_client"
+        )
+        self.per_email: Limit = delay_for(
+            engine,
+            ACCOUNT_FREE_FAILURES,
+            ACCOUNT_DELAY_BASE,
+            ACCOUNT_DELAY_CAP,
+            ACCOUNT_FORGET,
+            "console_per_email",
         )
 
-    def wait(self, email: str, client: str) -> float:
-        return max(self.per_email.retry_after(email), self.per_client.retry_after(client))
+    def _keys(self, email: str, client: str) -> tuple[tuple[Limit, str], ...]:
+        return (
+            (self.per_email_client, f"{email}|{client}"),
+            (self.per_client, client),
+            (self.per_email, email),
+        )
 
-    def failed(self, email: str, client: str) -> None:
-        self.per_email.hit(email)
-        self.per_client.hit(client)
+    def take(self, email: str, client: str) -> float:
+        """Count this attempt before the password is checked; 0, or the seconds to wait."""
+        return take_all(self._keys(email, client))
+
+    def succeeded(self, email: str, client: str) -> None:
+        """The password was right: the attempt is not a failure."""
+        release_all(self._keys(email, client))
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.console_login_limits = LoginLimits()
+    app.state.console_login_limits = LoginLimits(app.state.db.engine)
     yield
 
 
 def login_limits(request: Request) -> LoginLimits:
     limits: LoginLimits | None = getattr(request.app.state, "console_login_limits", None)
     if limits is None:  # an app used without its lifespan
-        limits = request.app.state.console_login_limits = LoginLimits()
+        limits = request.app.state.console_login_limits = LoginLimits(request.app.state.db.engine)
     return limits
 
 

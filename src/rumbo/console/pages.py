@@ -380,7 +380,7 @@ def login(
     address = email.strip().lower()
     limits = auth.login_limits(request)
     client = auth.client_address(request)
-    wait = limits.wait(address, client)
+    wait = limits.take(address, client)
     if wait > 0:
         seconds = int(wait) + 1
         return _login_page(
@@ -404,7 +404,6 @@ def login(
                 session, staff_id, password, clock.now(), request.cookies.get(auth.COOKIE)
             )
     if token is None:
-        limits.failed(address, client)
         return _login_page(
             request,
             error=N_("The e-mail or password is not right."),
@@ -412,6 +411,7 @@ def login(
             next_url=target,
             status_code=401,
         )
+    limits.succeeded(address, client)
     response = RedirectResponse(target, status_code=303)
     auth.set_session_cookie(response, token)
     return response

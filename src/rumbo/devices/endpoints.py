@@ -14,11 +14,11 @@ from rumbo.db import SessionDep
 from rumbo.devices import service
 from rumbo.devices.osmand import parse_osmand_request
 from rumbo.devices.positions import PositionError
-from rumbo.devices.schemas import DeviceCreate, DeviceOut, RouteOut, RouteUpdate
+from rumbo.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, RouteOut, RouteUpdate
 from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock, ClockDep
-from rumbo.kit.ratelimit import SlidingWindow, throttle
+from rumbo.kit.ratelimit import Limit, client_address, refuse_if_limited, throttle
 from rumbo.merchants.deps import MerchantDep
 
 
@@ -43,14 +43,14 @@ router = APIRouter(lifespan=_lifespan, tags=["courier devices"])
 @router.post(
     "/api/v1/devices",
     status_code=status.HTTP_201_CREATED,
-    response_model=DeviceOut,
-    summary="Register a courier device",
-    responses={409: {"description": "This device_id is already registered."}},
+    response_model=DeviceCreated,
+    summary="Register a courier device (leave device_id out for a generated one)",
+    responses={409: {"description": "This chosen device_id cannot be used."}},
 )
 def create_device(
     body: DeviceCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
-) -> DeviceOut:
-    return service.device_out(service.create_device(session, merchant_id, body, clock.now()))
+) -> DeviceCreated:
+    return service.device_created(service.create_device(session, merchant_id, body, clock.now()))
 
 
 @router.get(
@@ -60,6 +60,19 @@ def create_device(
 )
 def list_devices(session: SessionDep, merchant_id: MerchantDep) -> list[DeviceOut]:
     return [service.device_out(d) for d in service.list_devices(session, merchant_id)]
+
+
+@router.post(
+    "/api/v1/devices/{device_id}/rotate",
+    response_model=DeviceCreated,
+    summary="Replace the device's identifier with a new generated one",
+    responses={404: {"description": "No device of yours has this device_id."}},
+)
+def rotate_device(device_id: str, session: SessionDep, merchant_id: MerchantDep) -> DeviceCreated:
+    """The old identifier stops working at once: set `secret` in the courier's app
+    (Traccar Client: Device identifier) or MQTT topic. The handle changes with it;
+    positions and route stay."""
+    return service.device_created(service.rotate_device_id(session, merchant_id, device_id))
 
 
 @router.get(
@@ -153,12 +166,23 @@ async def osmand(request: Request) -> Response:
         )
     except PositionError as exc:
         raise RumboError(exc.message, 400, "invalid_position") from None
-    per_device: SlidingWindow = request.app.state.device_limit
+    # An unknown id costs the client address one try: the id is the device's only
+    # credential, so scanning ids must be slow. Counted before the lookup, taken back
+    # when every id turns out known (a working courier never spends this budget).
+    unknown: Limit = request.app.state.unknown_device_limit
+    client = client_address(request)
+    refuse_if_limited(
+        unknown.take(client), "Too many unknown device ids from this address.", unknown.name
+    )
+    per_device: Limit = request.app.state.device_limit
     for device_id in {p.device_id for p in positions}:
         throttle(per_device, device_id, "Too many positions from this device.")
     writer: PositionWriter = request.app.state.position_writer
     outcome = await writer.submit(positions)
-    if outcome.unknown_devices:
+    if not outcome.unknown_devices:
+        unknown.release(client)
+    else:
+        # The same answer for every id that is not accepted, whoever holds it.
         # Traccar: 400 for an unknown id in a query/form request, 404 in the JSON branch
         # (SPEC_SUMMARY.md). A fix that accept_fix drops (dated in the future, 0,0) is
         # still a 200: Traccar Client retries a refused fix forever, blocking its queue.
@@ -182,6 +206,9 @@ for _method in ("GET", "POST"):  # one route per method: each its own operation 
             200: {"description": "Stored (or deliberately dropped: a fix dated in the future)."},
             400: {"description": "Bad input, or an unknown device id (query and form requests)."},
             404: {"description": "Unknown device id (JSON body requests)."},
-            429: {"description": "Too many requests from this device (`Retry-After` says when)."},
+            429: {
+                "description": "Too many requests from this device, or too many unknown ids "
+                "from this address (`Retry-After` says when)."
+            },
         },
     )

@@ -17,15 +17,18 @@ DeviceIdentifier = Annotated[
 
 
 class DeviceCreate(StrictModel):
-    device_id: DeviceIdentifier = Field(
+    device_id: DeviceIdentifier | None = Field(
+        None,
         description="What the device sends: Traccar Client's device identifier (OsmAnd `id`), "
-        "or the `{device_id}` of its MQTT topic `rumbo/devices/{device_id}/position`."
+        "or the `{device_id}` of its MQTT topic `rumbo/devices/{device_id}/position`. It is the "
+        "device's only credential: leave it out and Rumbo generates one of 128 random bits "
+        "(recommended; Traccar Client's default six digits can be guessed).",
     )
     name: ShortText
 
     model_config = {
         "extra": "forbid",
-        "json_schema_extra": {"examples": [{"device_id": "48241179", "name": "Moto 7 — Carla"}]},
+        "json_schema_extra": {"examples": [{"name": "Moto 7 — Carla"}]},
     }
 
 
@@ -42,11 +45,36 @@ class DevicePositionOut(BaseModel):
 
 
 class DeviceOut(BaseModel):
-    device_id: str
+    device_id: str = Field(
+        description="The store's handle for the device in this API: the chosen identifier, "
+        "or the first 8 hex digits of a generated one."
+    )
     name: str
     created_at: datetime
     last_seen_at: datetime | None = Field(description="When Rumbo last heard from it.")
     position: DevicePositionOut | None
+
+
+class DeviceCreated(DeviceOut):
+    secret: str = Field(
+        description="What the device sends: Traccar Client's Device identifier (OsmAnd `id`) "
+        "and the `{device_id}` of its MQTT topic. Shown only here: Rumbo keeps its hash."
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "device_id": "9f3c2a71",
+                    "secret": "9f3c2a71d04be8c65a1f7e2b93c4d580",
+                    "name": "Moto 7 — Carla",
+                    "created_at": "2026-11-23T12:00:00Z",
+                    "last_seen_at": None,
+                    "position": None,
+                }
+            ]
+        }
+    }
 
 
 class RouteUpdate(StrictModel):

@@ -11,6 +11,8 @@ forward in time and never to an implausible place.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rumbo.devices.positions import Position, Verdict, accept_fix, haversine_m, public_position
-from rumbo.devices.schemas import DeviceCreate, DeviceOut, DevicePositionOut, RouteOut, RouteStop
+from rumbo.devices.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
+    DevicePositionOut,
+    RouteOut,
+    RouteStop,
+)
 from rumbo.errors import Conflict, NotFound
 from rumbo.events.status import Status
 from rumbo.models import Device, DevicePosition, DeviceRoute, Order, Shipment
@@ -41,23 +50,70 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 # --- devices and routes (the store's API) ---------------------------------------------
 
 
-def create_device(session: Session, merchant_id: int, body: DeviceCreate, now: datetime) -> Device:
-    """Register a device; its identifier is unique across all merchants (a device sends
-    nothing else), so a taken one is a 409 whoever holds it."""
-    if session.scalar(select(Device.id).where(Device.device_id == body.device_id)) is not None:
-        raise Conflict("A device with this device_id is already registered.", "device_exists")
+def new_device_id() -> str:
+    """A device identifier nobody can guess: 128 random bits, as 32 hex digits (safe in
+    a query string, a form field and an MQTT topic level)."""
+    return secrets.token_hex(16)
+
+
+def secret_hash(device_id: str) -> str:
+    """What is kept of the identifier a device sends: its SHA-256, in hex. The
+    identifier is random (or the store's own choice), so no salt or slow hash is needed
+    to look it up by hash; the table alone does not give a working identifier."""
+    return hashlib.sha256(device_id.encode()).hexdigest()
+
+
+# A generated identifier's handle: its first 8 hex digits (32 bits), the other 96 secret.
+_HANDLE_DIGITS = 8
+_TAKEN = "This device_id cannot be used; leave it out and Rumbo generates one."
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    device: Device
+    secret: str  # what the device sends; shown once
+
+
+def create_device(
+    session: Session, merchant_id: int, body: DeviceCreate, now: datetime
+) -> Registered:
+    """Register a device under ``body.device_id``, or under a generated identifier when
+    it is left out. Identifiers are unique across all merchants (a device sends nothing
+    else), so a chosen one already taken is a 409 whoever holds it; a generated one
+    never collides."""
+    secret = body.device_id or new_device_id()
+    handle = body.device_id or secret[:_HANDLE_DIGITS]
+    if session.scalar(select(Device.id).where(Device.secret_hash == secret_hash(secret))):
+        raise Conflict(_TAKEN, "device_exists")
     device = Device(
-        merchant_id=merchant_id, device_id=body.device_id, name=body.name, created_at=now
+        merchant_id=merchant_id,
+        device_id=handle,
+        secret_hash=secret_hash(secret),
+        name=body.name,
+        created_at=now,
     )
     session.add(device)
     try:
         with session.begin_nested():
             session.flush()
-    except IntegrityError:  # registered concurrently
-        raise Conflict(
-            "A device with this device_id is already registered.", "device_exists"
-        ) from None
-    return device
+    except IntegrityError:  # registered concurrently, or the handle is taken in this store
+        raise Conflict(_TAKEN, "device_exists") from None
+    return Registered(device, secret)
+
+
+def rotate_device_id(session: Session, merchant_id: int, device_id: str) -> Registered:
+    """Give the device a new generated identifier (and so a new handle); the old one
+    stops working at once. Its positions, route and "arriving soon" facts stay."""
+    device = get_device(session, merchant_id, device_id)
+    secret = new_device_id()
+    device.secret_hash = secret_hash(secret)
+    device.device_id = secret[:_HANDLE_DIGITS]
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the new handle is taken in this store: a 1 in 2^32 chance
+        raise Conflict("Rotation failed; try again.", "device_exists") from None
+    return Registered(device, secret)
 
 
 def list_devices(session: Session, merchant_id: int) -> list[Device]:
@@ -94,6 +150,11 @@ def device_out(device: Device) -> DeviceOut:
         last_seen_at=device.last_seen_at,
         position=position,
     )
+
+
+def device_created(registered: Registered) -> DeviceCreated:
+    out = device_out(registered.device)
+    return DeviceCreated(**out.model_dump(), secret=registered.secret)
 
 
 def set_route(
@@ -342,12 +403,16 @@ def store_positions(
     conn = session.connection()
     outcome = StoreOutcome()
     names = sorted({p.device_id for p in positions})
+    # Devices are found by the hash of what they send (only the hash is stored).
+    hashes = {name: secret_hash(name) for name in names}
+    sent_as = {digest: name for name, digest in hashes.items()}
     devices: dict[str, Any] = {}
     for chunk in _chunks(names):
         stmt = (
             select(
                 Device.id,
                 Device.device_id,
+                Device.secret_hash,
                 Device.merchant_id,
                 Device.lat,
                 Device.lon,
@@ -359,12 +424,12 @@ def store_positions(
                 .where(DeviceRoute.device_pk == Device.id, DeviceRoute.arriving_soon_at.is_(None))
                 .label("carrying"),
             )
-            .where(Device.device_id.in_(chunk))
+            .where(Device.secret_hash.in_([hashes[name] for name in chunk]))
             .order_by(Device.id)
         )
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        devices.update({row.device_id: row for row in conn.execute(stmt)})
+        devices.update({sent_as[row.secret_hash]: row for row in conn.execute(stmt)})
 
     latest: dict[int, Position | None] = {row.id: _latest(row) for row in devices.values()}
     moved: dict[int, Position] = {}

@@ -13,6 +13,7 @@ from rumbo.models.notification_rule import NotificationRule
 from rumbo.models.order import Order
 from rumbo.models.outbox_message import OutboxMessage
 from rumbo.models.push_subscription import PushSubscription
+from rumbo.models.rate_limit_counter import RateLimitCounter
 from rumbo.models.route_depot import RouteDepot
 from rumbo.models.route_plan import RoutePlan
 from rumbo.models.route_shift import RouteShift
@@ -47,6 +48,7 @@ __all__ = [
     "RoutePlan",
     "RouteShift",
     "RouteStop",
+    "RateLimitCounter",
     "Shipment",
     "ShopperPreference",
     "StaffSession",

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from rumbo.config import SettingsDep
@@ -21,6 +21,7 @@ from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import OutboxMessage, ShopperPreference, WebhookEndpoint
 from rumbo.notifications import service
+from rumbo.notifications.destinations import DestinationPolicy, webhook_destinations
 from rumbo.notifications.schemas import (
     NotificationOut,
     PreferencesIn,
@@ -206,6 +207,23 @@ def unsubscribe(
     )
 
 
+def _destinations(request: Request) -> DestinationPolicy:
+    """The app's webhook destination policy (tests put one with a fake resolver there)."""
+    state = request.app.state
+    if getattr(state, "webhook_destinations", None) is None:
+        state.webhook_destinations = webhook_destinations(state.settings)
+    policy: DestinationPolicy = state.webhook_destinations
+    return policy
+
+
+DestinationsDep = Annotated[DestinationPolicy, Depends(_destinations)]
+_URL_NOT_ALLOWED: dict[str, Any] = {
+    "description": "Invalid body, or `webhook_url_not_allowed`: the URL's host resolves to a "
+    "loopback, private, link-local, multicast or reserved address (see "
+    "RUMBO_WEBHOOK_ALLOWED_NETWORKS).",
+}
+
+
 def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
     return WebhookOut.model_validate(endpoint, from_attributes=True)
 
@@ -216,12 +234,17 @@ def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
     response_model=WebhookCreated,
     tags=["webhooks"],
     summary="Add an endpoint; its signing secret is shown only here",
+    responses={422: _URL_NOT_ALLOWED},
 )
 def create_webhook(
-    body: WebhookCreate, session: SessionDep, merchant_id: MerchantDep, clock: ClockDep
+    body: WebhookCreate,
+    session: SessionDep,
+    merchant_id: MerchantDep,
+    clock: ClockDep,
+    destinations: DestinationsDep,
 ) -> WebhookCreated:
     endpoint = service.create_webhook(
-        session, merchant_id, str(body.url), body.event_types, clock.now()
+        session, merchant_id, str(body.url), body.event_types, clock.now(), destinations
     )
     return WebhookCreated(**webhook_out(endpoint).model_dump(), secret=endpoint.secret)
 
@@ -238,6 +261,7 @@ def list_webhooks(session: SessionDep, merchant_id: MerchantDep) -> list[Webhook
     response_model=WebhookOut,
     tags=["webhooks"],
     summary="Change an endpoint; enabled=true re-enables it after an automatic disable",
+    responses={422: _URL_NOT_ALLOWED},
 )
 def update_webhook(
     endpoint_id: RowId,
@@ -245,10 +269,13 @@ def update_webhook(
     session: SessionDep,
     merchant_id: MerchantDep,
     clock: ClockDep,
+    destinations: DestinationsDep,
 ) -> WebhookOut:
     changes = body.model_dump(mode="json", exclude_unset=True)
     return webhook_out(
-        service.update_webhook(session, merchant_id, endpoint_id, changes, clock.now())
+        service.update_webhook(
+            session, merchant_id, endpoint_id, changes, clock.now(), destinations
+        )
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from rumbo.errors import NotFound, RumboError
 from rumbo.models import NotificationRule, Order, OutboxMessage, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.channels.webhook import generate_secret
+from rumbo.notifications.destinations import DestinationPolicy, DestinationRefused
 from rumbo.notifications.message import Kind
 from rumbo.notifications.outbox import FAILED, QUEUED, SUPPRESSED
 from rumbo.notifications.restraint import Channel
@@ -117,9 +118,15 @@ def unsubscribe(session: Session, order_id: int, channel: Channel, now: datetime
 
 
 def create_webhook(
-    session: Session, merchant_id: int, url: str, event_types: list[str], now: datetime
+    session: Session,
+    merchant_id: int,
+    url: str,
+    event_types: list[str],
+    now: datetime,
+    destinations: DestinationPolicy,
 ) -> WebhookEndpoint:
     _check_types(event_types)
+    _check_destination(url, destinations)
     endpoint = WebhookEndpoint(
         merchant_id=merchant_id,
         url=url,
@@ -131,6 +138,22 @@ def create_webhook(
     session.add(endpoint)
     session.flush()
     return endpoint
+
+
+def _check_destination(url: str, destinations: DestinationPolicy) -> None:
+    """Refuse at registration a URL the worker would refuse to call (checked again there:
+    what a name resolves to can change)."""
+    try:
+        destinations.check(url)
+    except DestinationRefused as exc:
+        if exc.unresolved:  # a name set up after the endpoint is fine; sending checks again
+            return
+        raise RumboError(
+            f"This webhook URL is not allowed: {exc.reason}.",
+            422,
+            "webhook_url_not_allowed",
+            {"url": url, "reason": exc.reason},
+        ) from exc
 
 
 def _check_types(event_types: list[str]) -> None:
@@ -163,10 +186,16 @@ def get_webhook(session: Session, merchant_id: int, endpoint_id: int) -> Webhook
 
 
 def update_webhook(
-    session: Session, merchant_id: int, endpoint_id: int, changes: dict[str, Any], now: datetime
+    session: Session,
+    merchant_id: int,
+    endpoint_id: int,
+    changes: dict[str, Any],
+    now: datetime,
+    destinations: DestinationPolicy,
 ) -> WebhookEndpoint:
     endpoint = get_webhook(session, merchant_id, endpoint_id)
     if changes.get("url") is not None:
+        _check_destination(str(changes["url"]), destinations)
         endpoint.url = str(changes["url"])
     if changes.get("event_types") is not None:
         _check_types(changes["event_types"])

@@ -70,6 +70,7 @@ from rumbo.notifications.channels.whatsapp import (
     WhatsAppChannel,
     WhatsAppSender,
 )
+from rumbo.notifications.destinations import DestinationPolicy, webhook_destinations
 from rumbo.notifications.errors import DeliveryError, PermanentError
 from rumbo.notifications.message import Branding, Kind, Message
 from rumbo.notifications.outbox import (
@@ -168,6 +169,7 @@ class Notifier:
         name: str | None = None,
         client: httpx.AsyncClient | None = None,
         webhook_timeout: float = 10.0,
+        destination_policy: DestinationPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -184,7 +186,10 @@ class Notifier:
         twilio = twilio_config(settings)
         self.sms = SmsChannel(TwilioSms(twilio, self.client)) if twilio else None
         self.webhook = WebhookChannel(
-            WebhookConfig(timeout=webhook_timeout), client=self.client, clock=self.clock.now
+            WebhookConfig(timeout=webhook_timeout),
+            client=self.client,
+            clock=self.clock.now,
+            policy=destination_policy or webhook_destinations(settings),
         )
         self.whatsapp = WhatsAppChannel(self.client, base_url=settings.whatsapp_base_url)
         self.push = (

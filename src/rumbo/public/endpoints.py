@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
-from rumbo.kit.ratelimit import SlidingWindow, client_address, refuse_if_limited, throttle
+from rumbo.kit.ratelimit import client_address, refuse_if_limited
 from rumbo.public import service
+from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking, VerifyRequest, VerifyResponse
 
 router = APIRouter(prefix="/api/v1/track", tags=["public tracking"])
@@ -33,8 +34,7 @@ TokenHeader = Annotated[
 async def track(tracking_code: str, request: Request, token: TokenHeader = None) -> Response:
     """Milestones, timeline, carrier and promised date. Name, address and items appear
     only with a valid `X-Tracking-Token` from `/verify`."""
-    lookups: SlidingWindow = request.app.state.lookup_limit
-    throttle(lookups, client_address(request), "Too many lookups. Try again shortly.")
+    await count_lookup_on_loop(request)
     code = service.canonical_code(tracking_code)
     # The hottest public path: a rendering known to be current is sent from memory;
     # otherwise all database work in one trip to a worker thread, on a bare connection.
@@ -64,16 +64,18 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
 def verify(
     tracking_code: str, body: VerifyRequest, request: Request, session: SessionDep, clock: ClockDep
 ) -> VerifyResponse:
+    count_lookup(request)
     order = service.find_order(session, tracking_code)
-    per_code: SlidingWindow = request.app.state.verify_limit_code
-    per_client: SlidingWindow = request.app.state.verify_limit_client
+    limits = answer_limits(request)
     client = client_address(request)
-    wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
-    refuse_if_limited(wait, "Too many wrong answers. Try again later.", "verify")
+    refuse_if_limited(
+        limits.take(order.tracking_code, client),
+        "Too many wrong answers. Try again later.",
+        "verify",
+    )
     if not service.answer_matches(order, body.postal_code, body.email):
-        per_code.hit(order.tracking_code)
-        per_client.hit(client)
         raise RumboError("That does not match this order.", 403, "verification_failed")
+    limits.right(order.tracking_code, client)
     tokens: service.TrackTokens = request.app.state.track_tokens
     token, expires_at = tokens.issue(order.tracking_code, clock.now())
     return VerifyResponse(token=token, expires_at=expires_at)

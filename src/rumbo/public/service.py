@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from rumbo.devices.service import courier_position
 from rumbo.errors import NotFound
 from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, TERMINAL, Status
+from rumbo.kit.ratelimit import Limit, release_all, take_all
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import AddressOut, Item
@@ -409,3 +410,34 @@ class TrackTokens:
         except (BadSignature, SignatureExpired):
             return False
         return isinstance(data, dict) and data.get("c") == code
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerLimits:
+    """How many postal-code or e-mail answers a tracking code gets.
+
+    Per (code, client) a window, so one client's wrong answers lock out only that
+    client; per client across codes a window; per code from every client a growing
+    delay, so many addresses together still guess slowly while the shopper is at worst
+    asked to wait (never locked out for the window). Each answer is counted *before* it
+    is checked, atomically, so answers sent at once cannot all slip in.
+    """
+
+    per_code_client: Limit
+    per_client: Limit
+    per_code: Limit
+
+    def _keys(self, code: str, client: str) -> tuple[tuple[Limit, str], ...]:
+        return (
+            (self.per_code_client, f"{code}|{client}"),
+            (self.per_client, client),
+            (self.per_code, code),
+        )
+
+    def take(self, code: str, client: str) -> float:
+        """Count one answer; 0 when it may be checked, else the seconds to wait."""
+        return take_all(self._keys(code, client))
+
+    def right(self, code: str, client: str) -> None:
+        """The answer was right: it does not count against anyone."""
+        release_all(self._keys(code, client))

@@ -593,6 +593,14 @@ def record_exchange(
     )
     opened = False
     if inquiry is None and handover:
+        inquiry = _open_inquiry_of_order(session, order)
+        if inquiry is not None and inquiry.conversation_id is not None:
+            # One open inquiry per order from the shopper's side: a handover from
+            # another conversation adds its question to that inquiry's conversation.
+            held = session.get(Conversation, inquiry.conversation_id)
+            if held is not None and held.id != conversation.id:
+                add_turn(session, held, "shopper", question, now)
+    if inquiry is None and handover:
         inquiry = create_inquiry(
             session,
             order.merchant_id,
@@ -612,6 +620,22 @@ def record_exchange(
         conversation.handed_over = True
     session.flush()
     return Exchange(conversation, answer_turn, inquiry, opened)
+
+
+def _open_inquiry_of_order(session: Session, order: Order) -> Inquiry | None:
+    """The order's unresolved inquiry opened by the assistant, if any. The order row is
+    locked first so two handovers at once cannot both open one."""
+    session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    return session.scalar(
+        select(Inquiry)
+        .where(
+            Inquiry.order_id == order.id,
+            Inquiry.source == "assistant",
+            Inquiry.status != "resolved",
+        )
+        .order_by(Inquiry.id)
+        .limit(1)
+    )
 
 
 def inquiry_type_for(intent: str) -> InquiryType:

@@ -25,7 +25,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import SlidingWindow
+from rumbo.kit.ratelimit import Limit, take_all
 from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.public.service import TrackTokens, find_order
 from rumbo.support.handover import AskOutcome, ask
@@ -118,8 +118,9 @@ async def chat_ask(
     if not question.strip():
         return await refuse(N_("Type a question first."), {}, 422, None)
     client = request.client.host if request.client else "unknown"
-    questions: SlidingWindow = request.app.state.question_limit
-    wait = questions.retry_after(client)
+    questions: Limit = request.app.state.question_limit
+    per_code: Limit = request.app.state.question_limit_code
+    wait = take_all(((questions, client), (per_code, code)))
     if wait > 0:
         seconds = int(wait) + 1
         return await refuse(
@@ -128,7 +129,6 @@ async def chat_ask(
             429,
             {"Retry-After": str(seconds)},
         )
-    questions.hit(client)
     tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(request.cookies.get(_cookie_name(code)), code)
     try:

@@ -31,7 +31,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import SlidingWindow, client_address, throttle
+from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
 from rumbo.kit.timezones import zone_for
 from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.orders.codes import (
@@ -43,6 +43,7 @@ from rumbo.orders.codes import (
     parse_tracking_code,
 )
 from rumbo.public import service
+from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking
 from rumbo.web import content
 from rumbo.web.content import N_
@@ -185,8 +186,7 @@ def _cookie_name(code: str) -> str:
 
 def _load(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
     """The public view (verified if ``token`` is valid), the order id and its version."""
-    lookups: SlidingWindow = request.app.state.lookup_limit
-    throttle(lookups, client_address(request), "Too many lookups. Try again shortly.")
+    count_lookup(request)
     db: Database = request.app.state.db
     views: service.PublicViews = request.app.state.public_views
     tokens: service.TrackTokens = request.app.state.track_tokens
@@ -505,25 +505,24 @@ async def verify(
             status_code=403,
         )
     db: Database = request.app.state.db
-    per_code: SlidingWindow = request.app.state.verify_limit_code
-    per_client: SlidingWindow = request.app.state.verify_limit_client
-    client = request.client.host if request.client else "unknown"
+    limits = answer_limits(request)
+    client = client_address(request)
 
     def check() -> bool | float:
+        count_lookup(request)
         with db.session(write=False) as session:
             try:
                 order = service.find_order(session, code)
             except NotFound:
                 return False
-            wait = max(per_code.retry_after(order.tracking_code), per_client.retry_after(client))
+            wait = limits.take(order.tracking_code, client)
             if wait > 0:
                 return wait
             typed = answer.strip()
             email, postal = (typed, None) if "@" in typed else (None, typed)
             if typed and service.answer_matches(order, postal, email):
+                limits.right(order.tracking_code, client)
                 return True
-            per_code.hit(order.tracking_code)
-            per_client.hit(client)
             return False
 
     outcome = await run_in_threadpool(check)
@@ -574,6 +573,7 @@ async def tracking_events(
     tracking_code: str, request: Request, v: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
 ) -> Response:
     """Server-sent events: ``changed`` whenever the order may have changed (any process)."""
+    await count_lookup_on_loop(request)  # a stream names a code: guessing costs the same
     try:
         code = parse_tracking_code(tracking_code)
     except CodeError:
@@ -590,10 +590,21 @@ async def tracking_events(
         return Response(status_code=404)
     hub: LiveHub = request.app.state.live
     heartbeat: float = getattr(request.app.state, "live_heartbeat", HEARTBEAT_SECONDS)
+    slots: StreamSlots = request.app.state.stream_slots
+    client = client_address(request)
+    full = slots.acquire(client)
+    if full is not None:
+        # A page reconnects by itself (``retry``); a minute is long enough for one
+        # of this client's other streams to close.
+        refuse_if_limited(60.0, "Too many live updates open. Close a tab and try again.", full)
 
     async def stream() -> AsyncIterator[str]:
-        loop = asyncio.get_running_loop()
-        subscription = await run_in_threadpool(hub.subscribe, found, v, loop)
+        try:
+            loop = asyncio.get_running_loop()
+            subscription = await run_in_threadpool(hub.subscribe, found, v, loop)
+        except BaseException:
+            slots.release(client)
+            raise
         try:
             yield "retry: 3000\n: connected\n\n"
             while True:
@@ -606,6 +617,7 @@ async def tracking_events(
                 yield "event: changed\ndata: {}\n\n"
         finally:
             hub.unsubscribe(subscription)
+            slots.release(client)
 
     return StreamingResponse(
         stream(),

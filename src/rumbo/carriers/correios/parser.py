@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
+
 from rumbo.carriers.base import CarrierEvent, JsonObject, PayloadError, derived_event_id, utc
 from rumbo.carriers.correios.mapping import correios_status
 from rumbo.carriers.payload import location
@@ -108,12 +111,13 @@ def _event(number: str, fields: JsonObject) -> CarrierEvent:
 
 def parse_sro_response(body: bytes) -> list[SroObject]:
     """Every object in an SRO response, found or not. Raises :class:`PayloadError`."""
-    # Correios never sends a DTD; refusing one closes entity-expansion attacks outright.
-    upper = body.upper()
-    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-        raise PayloadError("correios: XML with a DTD is not accepted")
+    # Correios never sends a DTD. defusedxml refuses one from the parser's own events,
+    # after decoding, so a DTD hidden in UTF-16 or another encoding is refused too
+    # (entity expansion, external entities: https://pypi.org/project/defusedxml/).
     try:
-        root = ET.fromstring(body)
+        root = parse_xml(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise PayloadError("correios: XML with a DTD or entities is not accepted") from exc
     except (ET.ParseError, ValueError, LookupError, RecursionError) as exc:
         raise PayloadError("correios: body is not well-formed XML") from exc
     fault = next((el for el in root.iter() if _local(el.tag) == "faultstring"), None)

@@ -8,12 +8,15 @@
   so receivers can refuse replays), ``webhook-signature``:
   ``v1,`` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
 - Body: JSON ``{"type": "order.shipped", "timestamp": ISO 8601, "data": {…}}``.
+- The URL's host is resolved once and must be public (:mod:`rumbo.notifications.destinations`);
+  the request goes to that checked address.
 - Success is any 2xx; ``410 Gone`` means "disable this endpoint"; anything else,
   including redirects (which the spec says not to follow), is retried.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -26,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from rumbo.notifications.destinations import Destination, DestinationPolicy, DestinationRefused
 from rumbo.notifications.errors import Delivery, PermanentError, TransientError
 
 SECRET_PREFIX = "whsec_"
@@ -94,10 +98,12 @@ class WebhookChannel:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        policy: DestinationPolicy | None = None,
     ) -> None:
         self.config = config or WebhookConfig()
         self._client = client
         self._clock = clock
+        self.policy = policy or DestinationPolicy()
 
     async def send(
         self,
@@ -109,8 +115,16 @@ class WebhookChannel:
     ) -> Delivery:
         """POST one event; ``webhook_id`` is the caller's idempotency key, stable across retries.
 
-        Raises TransientError or PermanentError (``disable_endpoint`` set on 410).
+        Raises TransientError or PermanentError (``disable_endpoint`` set on 410, and
+        PermanentError when the URL's host resolves to an address that is not allowed).
         """
+        try:
+            # Resolved here, at send time, once: the address checked is the one called.
+            destination = await asyncio.to_thread(self.policy.check, endpoint.url)
+        except DestinationRefused as exc:
+            if exc.unresolved:
+                raise TransientError(f"webhook not sent: {exc.reason}") from exc
+            raise PermanentError(f"webhook not sent: {exc.reason}") from exc
         body = payload(event_type, occurred_at, data)
         timestamp = int(self._clock().timestamp())
         headers = {
@@ -119,22 +133,32 @@ class WebhookChannel:
             "webhook-id": webhook_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(endpoint.secret, webhook_id, timestamp, body),
+            **destination.request_headers(),
         }
         try:
             if self._client is not None:
-                response = await self._post(self._client, endpoint.url, body, headers)
+                response = await self._post(self._client, destination, body, headers)
             else:
                 async with httpx.AsyncClient() as client:
-                    response = await self._post(client, endpoint.url, body, headers)
+                    response = await self._post(client, destination, body, headers)
         except httpx.TransportError as exc:  # refused, timed out, closed mid-request
             raise TransientError(f"webhook not delivered: {type(exc).__name__}: {exc}") from exc
         return classify_response(response, webhook_id)
 
     async def _post(
-        self, client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+        self,
+        client: httpx.AsyncClient,
+        destination: Destination,
+        body: bytes,
+        headers: dict[str, str],
     ) -> httpx.Response:
         return await client.post(
-            url, content=body, headers=headers, timeout=self.config.timeout, follow_redirects=False
+            destination.request_url(),
+            content=body,
+            headers=headers,
+            timeout=self.config.timeout,
+            follow_redirects=False,
+            extensions=destination.request_extensions(),
         )
 
 
