@@ -201,19 +201,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.dispose()
             process_stopped()
 
-    # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN: a
-    # self-hosted box may have no way out, and the docs must still render there.
-    app = FastAPIOffline(
-        static_url=DOCS_ASSETS,
-        title="Rumbo",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
+    metadata: dict[str, Any] = {
+        "title": "Rumbo",
+        "version": __version__,
+        "description": DESCRIPTION,
+        "lifespan": lifespan,
+    }
+    if settings.serve_api_docs:
+        # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN: a
+        # self-hosted box may have no way out, and the docs must still render there.
+        app: FastAPI = FastAPIOffline(static_url=DOCS_ASSETS, **metadata)
+    else:
         # In production the schema is a map for attackers unless the operator opts in.
-        docs_url="/docs" if settings.serve_api_docs else None,
-        redoc_url="/redoc" if settings.serve_api_docs else None,
-        openapi_url="/openapi.json" if settings.serve_api_docs else None,
-    )
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **metadata)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock = clock or SystemClock()

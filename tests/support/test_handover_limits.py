@@ -33,10 +33,12 @@ def test_handovers_from_many_conversations_share_one_open_inquiry(
         [inquiry] = session.scalars(select(Inquiry).where(Inquiry.order_id == order["id"]))
         held = list(
             session.scalars(
-                select(ConversationTurn.text).where(
+                select(ConversationTurn.text)
+                .where(
                     ConversationTurn.conversation_id == inquiry.conversation_id,
                     ConversationTurn.role == "shopper",
                 )
+                .order_by(ConversationTurn.id)
             )
         )
     assert {a["inquiry_id"] for a in answers} == {inquiry.id}

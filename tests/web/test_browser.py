@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -317,14 +318,18 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
             "data": news.decode(),
         },
     )
-    page.wait_for_function(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length > 0)"
-    )
-    notes = page.evaluate(
-        """navigator.serviceWorker.ready
-        .then(r => r.getNotifications())
-        .then(n => n.map(x => ({title: x.title, body: x.body, lang: x.lang, tag: x.tag})))"""
-    )
+    # The worker shows the news asynchronously: poll (a predicate returning a promise
+    # would count as true at once).
+    deadline = time.monotonic() + 15
+    notes: list[dict[str, Any]] = []
+    while not notes and time.monotonic() < deadline:
+        notes = page.evaluate(
+            """navigator.serviceWorker.ready
+            .then(r => r.getNotifications())
+            .then(n => n.map(x => ({title: x.title, body: x.body, lang: x.lang, tag: x.tag})))"""
+        )
+        if not notes:
+            page.wait_for_timeout(100)
     assert notes == [
         {
             "title": "Casa Aurora Móveis",
