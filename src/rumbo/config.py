@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         ge=1,
         le=32,
         description="Threads per API process that store events and new orders, each a"
-        " transaction at a time; default 1 on SQLite (one write lock), 4 on PostgreSQL.",
+        " transaction at a time; default 1 (measured: 4 on PostgreSQL gained nothing on"
+        " 2 cores, benchmarks/README.md). SQLite has one write lock: more never help.",
     )
     mqtt_url: str | None = Field(
         None, description="mqtt://host:1883 of the device broker; unset: no MQTT subscriber."
@@ -203,7 +204,7 @@ class Settings(BaseSettings):
 
     @property
     def writers(self) -> int:
-        return self.writer_threads or (1 if self.is_sqlite else 4)
+        return 1 if self.is_sqlite else (self.writer_threads or 1)
 
     @property
     def sqlalchemy_url(self) -> str:
