@@ -23,7 +23,6 @@ PostgreSQL comes from ``RUMBO_BENCH_POSTGRES_URL`` (default
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
 import sys
@@ -34,18 +33,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import FreshDatabase, webhook_receiver
+from common import FreshDatabase, drain_outbox, webhook_receiver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import insert, select, text, update
 
 from rumbo.config import Settings
 from rumbo.db import Database
-from rumbo.kit.clock import SystemClock
 from rumbo.merchants.service import create_merchant
 from rumbo.models import Order, OutboxMessage, PushSubscription, WhatsAppAccount
 from rumbo.notifications.channels.push import VapidKey, b64url_encode
-from rumbo.notifications.tasks import Notifier
 
 RESULTS = Path(__file__).parent / "results"
 VAPID = VapidKey.generate()
@@ -76,20 +73,7 @@ def worker(url: str, peer: str, name: str, batch: int, concurrency: int, done: A
         whatsapp_base_url=peer,
         vapid_private_key=VAPID,
     )
-    db = Database(settings)
-
-    async def drain() -> int:
-        notifier = Notifier(settings, db, clock=SystemClock(), name=name)
-        total = 0
-        try:
-            while claimed := await notifier.run_once():
-                total += claimed
-        finally:
-            await notifier.aclose()
-        return total
-
-    done.put((name, asyncio.run(drain())))
-    db.dispose()
+    done.put((name, drain_outbox(settings, name)))
 
 
 def run_workers(

@@ -109,3 +109,28 @@ def webhook_receiver(
         out.put(seen)
 
     asyncio.run(main())
+
+
+def drain_outbox(settings: Any, name: str) -> int:
+    """Send everything queued in the outbox as ``rumbo worker`` would (one Notifier,
+    claiming until nothing is left); the number of messages it claimed."""
+    from rumbo.db import Database
+    from rumbo.kit.clock import SystemClock
+    from rumbo.notifications.tasks import Notifier
+
+    db = Database(settings)
+
+    async def drain() -> int:
+        notifier = Notifier(settings, db, clock=SystemClock(), name=name)
+        total = 0
+        try:
+            while claimed := await notifier.run_once():
+                total += claimed
+        finally:
+            await notifier.aclose()
+        return total
+
+    try:
+        return asyncio.run(drain())
+    finally:
+        db.dispose()

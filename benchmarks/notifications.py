@@ -20,7 +20,6 @@ PostgreSQL comes from ``RUMBO_BENCH_POSTGRES_URL`` (default
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -32,17 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import webhook_receiver
+from common import drain_outbox, webhook_receiver
 from sqlalchemy import create_engine, insert, text, update
 
 from rumbo.config import Settings, normalize_database_url
 from rumbo.db import Database
-from rumbo.kit.clock import SystemClock
 from rumbo.merchants.service import create_merchant
 from rumbo.migrations import upgrade
 from rumbo.models import Order, OutboxMessage, WebhookEndpoint
 from rumbo.notifications.channels.webhook import generate_secret
-from rumbo.notifications.tasks import Notifier
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -71,20 +68,7 @@ def worker(url: str, name: str, batch: int, concurrency: int, no_sniffio: bool, 
         notification_batch_size=batch,
         notification_concurrency=concurrency,
     )
-    db = Database(settings)
-
-    async def drain() -> int:
-        notifier = Notifier(settings, db, clock=SystemClock(), name=name)
-        total = 0
-        try:
-            while claimed := await notifier.run_once():
-                total += claimed
-        finally:
-            await notifier.aclose()
-        return total
-
-    done.put((name, asyncio.run(drain())))
-    db.dispose()
+    done.put((name, drain_outbox(settings, name)))
 
 
 def run_workers(
