@@ -6,8 +6,9 @@ lookup checks the order's version, as it does on PostgreSQL while the listener i
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from rumbo.db import Database
 from rumbo.public import service
 from rumbo.public.service import PublicViews, TrackTokens
+from rumbo.web.live import channel_for
 from tests.conftest import Tenant, statements_sent
 from tests.factories import event_body, order_body
 
@@ -41,11 +43,46 @@ def shipped(client: TestClient, tenant: Tenant) -> dict[str, Any]:
     return order  # type: ignore[no-any-return]
 
 
+# An order id no order has: a NOTIFY of it marks a point in the channel's stream.
+MARKER = 2_147_483_647
+
+
+def heard_everything_before(app: FastAPI) -> None:
+    """Return once this process's listener has heard every NOTIFY committed so far.
+
+    PostgreSQL delivers the notifications of committed transactions in commit order:
+    once a marker sent now is heard, the notices of earlier commits (which may arrive
+    after this process's own read-your-writes signal) have been heard too."""
+    views: PublicViews = app.state.public_views
+    heard = threading.Event()
+    original = views.changed
+
+    def spy(order_ids: Iterable[int]) -> None:
+        ids = list(order_ids)
+        original(ids)
+        if MARKER in ids:
+            heard.set()
+
+    views.changed = spy  # type: ignore[method-assign]
+    try:
+        db: Database = app.state.db
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("SELECT pg_notify(:channel, :id)"),
+                {"channel": channel_for(str(db.engine.url)), "id": str(MARKER)},
+            )
+        assert heard.wait(10), "the listener never heard the marker"
+    finally:
+        views.changed = original  # type: ignore[method-assign]
+
+
 def cached_shipped(client: TestClient, tenant: Tenant, app: FastAPI) -> tuple[dict[str, Any], str]:
     """A shipped order whose view this process holds as current (once LISTEN is up)."""
     order = shipped(client, tenant)
     path = f"/api/v1/track/{order['tracking_code']}"
     views: PublicViews = app.state.public_views
+    if app.state.db.engine.dialect.name == "postgresql":
+        heard_everything_before(app)
     assert wait_until(
         lambda: (
             client.get(path).status_code == 200 and views.cached(order["tracking_code"]) is not None
@@ -90,7 +127,10 @@ def test_on_postgresql_a_change_committed_by_another_process_reaches_the_cache(
                 ),
                 {"id": order["id"]},
             )
-            conn.execute(text("SELECT pg_notify('rumbo_orders', :ids)"), {"ids": str(order["id"])})
+            conn.execute(
+                text("SELECT pg_notify(:channel, :ids)"),
+                {"channel": channel_for(str(db.engine.url)), "ids": str(order["id"])},
+            )
     finally:
         other.dispose()
     assert wait_until(lambda: client.get(path).json()["status"] == "in_transit", 5.0)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy import create_engine, text
 
-from rumbo.web.live import CHANNEL, LiveHub
+from rumbo.web.live import LiveHub, channel_for
 from tests.conftest import Tenant
 from tests.factories import event_body
 from tests.web.conftest import LiveServer, place_order
@@ -100,7 +100,8 @@ def test_a_change_committed_by_another_process_is_heard(
                     )
                     if other_process.dialect.name == "postgresql":
                         conn.execute(
-                            text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": str(order["id"])}
+                            text("SELECT pg_notify(:c, :p)"),
+                            {"c": channel_for(str(other_process.url)), "p": str(order["id"])},
                         )
                 assert _next_matching(lines, "event: changed") is not None
         finally:
@@ -131,3 +132,15 @@ def test_a_stale_page_is_told_at_once(server: LiveServer, tenant: Tenant) -> Non
             lines = response.iter_lines()
             seen = [next(lines) for _ in range(4)]
         assert "event: changed" in seen
+
+
+def test_each_schema_has_its_own_notify_channel() -> None:
+    """Channels belong to the database: Rumbos in two schemas of one database must not
+    hear each other's order ids."""
+    base = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    a = channel_for(f"{base}?options=-csearch_path%3Dstore_a")
+    b = channel_for(f"{base}?options=-csearch_path%3Dstore_b")
+    assert a != b
+    assert a == channel_for(f"{base}?options=-csearch_path%3Dstore_a")
+    assert channel_for(base) == "rumbo_orders"
+    assert max(len(a), len(b)) < 64  # PostgreSQL's identifier limit

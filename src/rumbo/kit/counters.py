@@ -63,20 +63,25 @@ WHERE name = :name AND key = :key
 
 # Growing delay: failures forgotten after ``forget``; an attempt while refused changes
 # nothing (unless ``force``); otherwise it counts and sets when this key may try next.
-_FAILURES = "(CASE WHEN :now - c.started > :forget THEN 0 ELSE c.current END)"
+# Attempts sent at once read the clock before they queue on the row lock, so one may
+# arrive with a time older than one already counted: on the row, time never goes back
+# (``_NOW``), or that attempt would find the key "not free until" a moment it has not
+# reached and be refused inside its free allowance.
+_NOW = "GREATEST(:now, c.started)"
+_FAILURES = f"(CASE WHEN {_NOW} - c.started > :forget THEN 0 ELSE c.current END)"
 _DELAY = (
     f"(CASE WHEN {_FAILURES} + 1 <= :free THEN 0 "
     f"ELSE LEAST(:cap, :base * power(2, {_FAILURES} + 1 - :free - 1)) END)"
 )
-_FREE = "(c.previous <= :now OR :force)"
+_FREE = f"(c.previous <= {_NOW} OR :force)"
 _DELAY_UPSERT = f"""
 INSERT INTO rate_limit_counters AS c
     (name, key, started, previous, current, admitted, expires_at)
 VALUES (:name, :key, :now, :now + :first_delay, 1, true, :now + :forget)
 ON CONFLICT (name, key) DO UPDATE SET
     current = CASE WHEN {_FREE} THEN {_FAILURES} + 1 ELSE c.current END,
-    previous = CASE WHEN {_FREE} THEN GREATEST(c.previous, :now + {_DELAY}) ELSE c.previous END,
-    started = CASE WHEN {_FREE} THEN :now ELSE c.started END,
+    previous = CASE WHEN {_FREE} THEN GREATEST(c.previous, {_NOW} + {_DELAY}) ELSE c.previous END,
+    started = CASE WHEN {_FREE} THEN {_NOW} ELSE c.started END,
     admitted = {_FREE},
     expires_at = :now + :forget
 RETURNING started, previous, current, admitted

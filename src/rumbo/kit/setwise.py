@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Select, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
@@ -70,3 +71,33 @@ def pg_update(table: str, columns: dict[str, str]) -> str:
         f"UPDATE {table} AS t SET {assignments} FROM {unnest({'row_id': 'int[]'} | columns)}"
         f" AS u(row_id, {names}) WHERE t.id = u.row_id"
     )
+
+
+def read_together(
+    conn: Connection, statements: Sequence[Select[*tuple[Any, ...]]]
+) -> list[list[Any]]:
+    """The rows of independent reads, in order, in one round trip on PostgreSQL.
+
+    psycopg's pipeline mode sends every query before waiting for the first answer
+    (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so reads that do not
+    depend on each other cost one wait on the database instead of one each; inside a
+    transaction at a time, that wait is what bounds the commits per second. Rows come
+    back as named tuples with the statements' labels, without SQLAlchemy's result
+    processing: only for plain columns (numbers, text, booleans, JSON). SQLite, in
+    process, runs them one after the other.
+    """
+    if conn.dialect.name != "postgresql" or len(statements) < 2:
+        return [list(conn.execute(statement)) for statement in statements]
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursors = []
+    with driver.pipeline():
+        for statement in statements:
+            compiled = statement.compile(dialect=conn.dialect)
+            cursor = driver.cursor(row_factory=namedtuple_row)
+            cursor.execute(str(compiled), compiled.params)
+            cursors.append(cursor)
+    rows = [cursor.fetchall() for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return rows

@@ -16,6 +16,7 @@ move ``next_attempt_at`` or set a visible reason, never drop a row.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,12 +24,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, exists, literal, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from rumbo.events.pipeline import StatusChange
-from rumbo.kit.setwise import among, arrays, batches_of, unnest
+from rumbo.kit.setwise import among, arrays, batches_of, read_together, unnest
 from rumbo.kit.timezones import zone_name_of
 from rumbo.models import Order, OutboxMessage, PushSubscription, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
@@ -45,7 +46,7 @@ from rumbo.notifications.restraint import (
     coalesce,
     release_time,
 )
-from rumbo.notifications.rules import effective_rules
+from rumbo.notifications.rules import rules_from, rules_query
 
 COALESCE_WINDOW = timedelta(minutes=5)
 QUIET_HOURS = QuietHours()
@@ -144,49 +145,30 @@ def enqueue_news(
     if not news:
         return 0
     conn = session.connection()
-    rules, _ = effective_rules(conn, merchant_id)
+    # The rules, the store's webhook endpoints and the facts of every order with news
+    # (contacts, the shopper's choices, whether a device subscribed to push) do not
+    # depend on each other: read together, in one round trip on PostgreSQL.
+    order_ids = sorted({item.order_id for item in news})
+    stored_rules, endpoints, *order_rows = read_together(
+        conn,
+        [
+            rules_query(merchant_id),
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled).where(
+                WebhookEndpoint.merchant_id == merchant_id
+            ),
+            *(_facts(conn, chunk) for chunk in batches_of(conn, order_ids)),
+        ],
+    )
+    rules, _ = rules_from(stored_rules)
     wanted = [item for item in news if rules.get(item.kind)]
     if not wanted:
         return 0
-    endpoints: list[Any] = []
-    if any(Channel.WEBHOOK in rules[item.kind] for item in wanted):
-        endpoints = list(
-            conn.execute(
-                select(
-                    WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled
-                ).where(WebhookEndpoint.merchant_id == merchant_id)
-            )
-        )
-    order_ids = sorted({item.order_id for item in wanted})
-    # Whether a device of the shopper's subscribed to push, in the same statement.
-    with_push = any(Channel.PUSH in rules[item.kind] for item in wanted)
-    push_column = (
-        exists().where(PushSubscription.order_id == Order.id) if with_push else literal(False)
-    ).label("has_push")
     orders: dict[int, Any] = {}
     preferences: dict[int, Any] = {}
-    for chunk in batches_of(conn, order_ids):
-        for row in conn.execute(
-            select(
-                Order.id,
-                Order.external_id,
-                Order.tracking_code,
-                Order.customer_email,
-                Order.customer_phone,
-                Order.destination,
-                push_column,
-                ShopperPreference.order_id.label("preference_of"),
-                ShopperPreference.email.label("wants_email"),
-                ShopperPreference.sms.label("wants_sms"),
-                ShopperPreference.whatsapp.label("wants_whatsapp"),
-                ShopperPreference.push.label("wants_push"),
-            )
-            .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
-            .where(among(conn, Order.id, chunk))
-        ):
-            orders[row.id] = row
-            if row.preference_of is not None:
-                preferences[row.id] = row
+    for row in itertools.chain.from_iterable(order_rows):
+        orders[row.id] = row
+        if row.preference_of is not None:
+            preferences[row.id] = row
 
     rows: list[dict[str, Any]] = []
     for item in wanted:
@@ -272,6 +254,29 @@ def enqueue_news(
     if to_coalesce and window > timedelta(0):  # a zero window: every message on its own
         _restrain(conn, to_coalesce, {oid: orders[oid].destination for oid in orders}, window)
     return len(inserted)
+
+
+def _facts(conn: Connection, order_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
+    """What deciding an order's messages needs: contacts, the shopper's choices (NULL
+    when never made), and whether a device of the shopper's subscribed to push."""
+    return (
+        select(
+            Order.id,
+            Order.external_id,
+            Order.tracking_code,
+            Order.customer_email,
+            Order.customer_phone,
+            Order.destination,
+            exists().where(PushSubscription.order_id == Order.id).label("has_push"),
+            ShopperPreference.order_id.label("preference_of"),
+            ShopperPreference.email.label("wants_email"),
+            ShopperPreference.sms.label("wants_sms"),
+            ShopperPreference.whatsapp.label("wants_whatsapp"),
+            ShopperPreference.push.label("wants_push"),
+        )
+        .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
+        .where(among(conn, Order.id, order_ids))
+    )
 
 
 def _row(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from rumbo.models import NotificationRule
 from rumbo.notifications.message import Kind
@@ -46,17 +47,16 @@ def default_rules() -> dict[Kind, frozenset[Channel]]:
     return rules
 
 
-def effective_rules(
-    conn: Connection, merchant_id: int
-) -> tuple[dict[Kind, frozenset[Channel]], bool]:
-    """The merchant's rules and whether they are the defaults (no rule stored)."""
-    stored = list(
-        conn.execute(
-            select(NotificationRule.kind, NotificationRule.channels).where(
-                NotificationRule.merchant_id == merchant_id
-            )
-        )
+def rules_query(merchant_id: int) -> Select[str, list[str]]:
+    """The merchant's stored rules (read them with :func:`rules_from`)."""
+    return select(NotificationRule.kind, NotificationRule.channels).where(
+        NotificationRule.merchant_id == merchant_id
     )
+
+
+def rules_from(stored: Sequence[Any]) -> tuple[dict[Kind, frozenset[Channel]], bool]:
+    """The rules that rows of :func:`rules_query` mean, and whether they are the
+    defaults (no rule stored)."""
     if not stored:
         return default_rules(), True
     rules: dict[Kind, frozenset[Channel]] = {}
@@ -66,3 +66,10 @@ def effective_rules(
         except ValueError:  # a kind or channel from a newer version: ignore, do not crash
             continue
     return rules, False
+
+
+def effective_rules(
+    conn: Connection, merchant_id: int
+) -> tuple[dict[Kind, frozenset[Channel]], bool]:
+    """The merchant's rules and whether they are the defaults (no rule stored)."""
+    return rules_from(list(conn.execute(rules_query(merchant_id))))

@@ -26,6 +26,8 @@ later.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import logging
 import threading
 import weakref
@@ -43,6 +45,25 @@ from rumbo.models import Order
 log = logging.getLogger(__name__)
 
 CHANNEL = "rumbo_orders"
+
+
+@functools.lru_cache(maxsize=16)
+def channel_for(url: str) -> str:
+    """The NOTIFY channel of the Rumbo whose database is ``url``.
+
+    PostgreSQL's channels belong to the database, not to a schema: two deployments (or
+    test runs) in one database, each in its own schema through ``search_path``, would
+    hear each other's order ids and drop or refresh the wrong pages and cached views.
+    A schema other than the default gets a channel of its own."""
+    options = make_url(url).query.get("options", "")
+    text_options = " ".join(options) if isinstance(options, tuple) else options
+    for option in text_options.split():
+        if option.startswith("-csearch_path="):
+            schema = option.split("=", 1)[1]
+            return f"{CHANNEL}_{hashlib.sha256(schema.encode()).hexdigest()[:16]}"
+    return CHANNEL
+
+
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 _PAYLOAD_LIMIT = 7000
 
@@ -79,7 +100,7 @@ def announce(session: Session, order_ids: Sequence[int]) -> None:
         # One statement however many payloads the ids need.
         session.execute(
             text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
-            {"channel": CHANNEL, "payloads": _payloads(order_ids)},
+            {"channel": channel_for(str(bind.engine.url)), "payloads": _payloads(order_ids)},
         )
     # This process hears of its own commits at once (before the caller answers), on
     # both databases; other processes hear through NOTIFY or by polling.
@@ -245,7 +266,7 @@ class LiveHub:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {channel_for(self.url)}")
                     backoff = 0.5
                     # From here on every commit is heard; what was committed while
                     # (re)connecting is not, so caches start afresh and pages look again.
