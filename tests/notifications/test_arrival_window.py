@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from rumbo.db import Database
+from rumbo.kit.clock import FixedClock
 from rumbo.models import Order, OutboxMessage, RoutePlan
 from rumbo.notifications.arrival import (
     MAX_UPDATES,
@@ -28,6 +29,7 @@ from rumbo.notifications.rendering import texts_for
 from rumbo.notifications.schemas import PreferencesIn
 from rumbo.notifications.service import set_preferences
 from rumbo.routes.announce import StopWindow, WindowsSet
+from rumbo.routes.tasks import announce_live_windows
 from tests.conftest import NOW, Tenant
 from tests.devices.conftest import DESTINATION, register
 from tests.factories import event_body
@@ -293,6 +295,32 @@ def test_arriving_soon_folds_into_the_window_for_a_planned_parcel(
     assert "arrival_window" in kinds_planned
     assert "arriving_soon" not in kinds_planned
     assert "arriving_soon" in kinds_unplanned
+
+
+def test_a_courier_running_late_moves_the_live_window_and_the_shopper_is_told_once(
+    client: TestClient, tenant: Tenant, db: Database, clock: FixedClock
+) -> None:
+    [order] = _plan(client, tenant, 1)
+    with db.session(write=False) as session:
+        plan_id = session.scalars(select(RoutePlan.id)).one()
+    plan = client.get(f"/api/v1/routes/plans/{plan_id}", headers=tenant.headers).json()
+    device_id = plan["couriers"][0]["device_id"]
+    planned = plan["couriers"][0]["stops"][0]["window_start"]
+    assert announce_live_windows(db, clock.now()) == 1  # not on the road yet: the plan's
+    assert len(_notices(db, order["id"])) == 1
+
+    # Half an hour into the shift the courier is still ~45 km away.
+    clock.advance(timedelta(minutes=30))
+    at = int((clock.now() - timedelta(minutes=1)).timestamp())
+    lat, lon = DESTINATION[0] - 0.4, DESTINATION[1]
+    fix = client.get(f"/osmand?id={device_id}&lat={lat}&lon={lon}&timestamp={at}")
+    assert fix.status_code == 200
+    for _ in range(3):  # the worker's passes: the same late window is told once
+        assert announce_live_windows(db, clock.now()) == 1
+    notices = _rows(db, order["id"], "arrival_window")
+    assert [r.payload["notice"] for r in notices] == [0, 1]
+    late = datetime.fromisoformat(notices[1].payload["window_start"])
+    assert late > datetime.fromisoformat(planned) + timedelta(minutes=20)
 
 
 # ---------------------------------------------------------------------------- property
