@@ -3,15 +3,21 @@ when the window moves materially, never after the delivery; "arriving soon" fold
 
 from __future__ import annotations
 
+import email
+import email.policy
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.kit.clock import FixedClock
 from rumbo.models import Order, OutboxMessage, RoutePlan
@@ -35,8 +41,8 @@ from tests.devices.conftest import DESTINATION, register
 from tests.factories import event_body
 from tests.routes.conftest import couriers, depot, parcel
 
-from .conftest import make_message
-from .outbox_support import rows
+from .conftest import SmtpHandler, make_message
+from .outbox_support import rows, run_worker
 
 DAY = date(2026, 11, 23)
 SHIFT_START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 09:00 in São Paulo
@@ -214,6 +220,36 @@ def test_a_planned_day_tells_each_shopper_once_on_each_chosen_channel(
 
 def _rows(db: Database, order_id: int, kind: str) -> list[OutboxMessage]:
     return [r for r in rows(db, order_id) if r.kind == kind]
+
+
+def test_the_worker_sends_the_window_on_the_destinations_clock(
+    client: TestClient,
+    tenant: Tenant,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    smtp_server: Callable[..., tuple[Controller, SmtpHandler]],
+) -> None:
+    controller, handler = smtp_server()
+    settings = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": int(controller.port)}
+    )
+    [order] = _plan(client, tenant, 1)
+    [notice] = _rows(db, order["id"], "arrival_window")
+    zone = ZoneInfo("America/Sao_Paulo")
+    start, end = (
+        datetime.fromisoformat(notice.payload[f"window_{bound}"]).astimezone(zone)
+        for bound in ("start", "end")
+    )
+    clock.advance(timedelta(minutes=6))
+    assert run_worker(settings, db, clock) == 1  # "out for delivery" was merged into it
+    [received] = handler.received
+    mail = email.message_from_bytes(received.content, policy=email.policy.default)
+    code = order["tracking_code"]
+    assert mail["Subject"] == f"Seu pedido {code} chega entre {start:%H:%M} e {end:%H:%M}"
+    text = mail.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "23 de novembro" in text.get_content()
 
 
 def test_a_shopper_who_turned_email_off_is_not_told_by_email(
