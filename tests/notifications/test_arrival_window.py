@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -362,7 +363,7 @@ def test_a_courier_running_late_moves_the_live_window_and_the_shopper_is_told_on
 # ---------------------------------------------------------------------------- property
 
 
-@settings(
+@examples(
     max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -97,9 +97,11 @@ def _told(session: Session, order_ids: Sequence[int], day: date) -> dict[int, di
     return found
 
 
-def _payload(stop: StopWindow, day: date, notice: int, now: datetime) -> dict[str, Any]:
+def _payload(
+    stop: StopWindow, status: str, day: date, notice: int, now: datetime
+) -> dict[str, Any]:
     return {
-        "status": Status.OUT_FOR_DELIVERY.value,
+        "status": status,
         "status_at": now.isoformat(),
         "shipment_id": stop.shipment_id,
         "day": day.isoformat(),
@@ -143,7 +145,7 @@ def enqueue_arrival_windows(
             News(
                 stop.order_id,
                 Kind.ARRIVAL_WINDOW,
-                _payload(stop, news.day, number, news.now),
+                _payload(stop, Status(state.status).value, news.day, number, news.now),
                 occasion=f"s{stop.shipment_id}:d{news.day.isoformat()}:n{number}",
             )
         )
