@@ -15,6 +15,11 @@ few failed attempts; they send a fix every 5 minutes (GPS noise ~15 m) and a
 shopper's window is read from ``/api/v1/track/{code}`` (after the privacy gate), and
 counted as a hit when the true arrival falls in it.
 
+With ``--mqtt URL`` (e.g. ``mqtt://127.0.0.1:1883``) the day's fixes are published on
+``rumbo/devices/{secret}/position`` at QoS 1 instead, and stored by ``rumbo worker``
+(which also sends the day's notifications); every window is read only after the
+worker has stored each fix published before it.
+
 Reported: total km of the plan vs the naive order (parcels in creation order, split
 over the couriers by capacity), stops later than the window the plan promised, the
 share of arrivals inside the window shown an hour before and its mean width (goal
@@ -35,6 +40,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -113,6 +119,7 @@ class Day:
         )
         self.rng = rng
         self.day = day
+        self.published = {}
 
     def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 300:
@@ -122,8 +129,16 @@ class Day:
             )
         return response.json() if response.content else None
 
+    mqtt: Any = None  # a connected paho client when fixes go over MQTT
+    published: dict[str, float]  # device -> wall clock of its last published fix (MQTT)
+
     def fix(self, device: str, where: tuple[float, float], at: datetime) -> None:
         lat, lon = _noisy(self.rng, where)
+        if self.mqtt is not None:
+            self.published[device] = time.time()
+            body = {"lat": round(lat, 6), "lon": round(lon, 6), "timestamp": int(at.timestamp())}
+            self.mqtt.publish(f"rumbo/devices/{device}/position", json.dumps(body), qos=1)
+            return
         self._ok(
             self.http.get(
                 "/osmand",
@@ -135,6 +150,22 @@ class Day:
                 },
             )
         )
+
+    def caught_up(self, limit: float = 120.0) -> None:
+        """Wait until the worker has stored every fix published so far (each device was
+        last heard from after its last fix was published)."""
+        deadline = time.monotonic() + limit
+        while self.published and time.monotonic() < deadline:
+            seen = {
+                d["device_id"]: datetime.fromisoformat(d["last_seen_at"]).timestamp()
+                for d in self._ok(self.http.get("/api/v1/devices"))
+                if d["last_seen_at"]
+            }
+            if all(seen.get(dev, 0) >= at for dev, at in self.published.items()):
+                return
+            time.sleep(0.05)
+        if self.published:
+            raise RuntimeError("the worker did not store the published fixes in time")
 
     def events(self, batch: list[dict[str, Any]]) -> None:
         for start in range(0, len(batch), 500):
@@ -169,6 +200,9 @@ def main() -> None:
     parser.add_argument("--couriers", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--history-days", type=int, default=3)
+    parser.add_argument(
+        "--mqtt", metavar="URL", help="publish the day's fixes to this broker (worker stores them)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     day = datetime.now(ZONE).date() - timedelta(days=1)  # a finished day: every time is past
@@ -179,27 +213,48 @@ def main() -> None:
             api_key = create_merchant(session, "Bench Routes", datetime.now(UTC)).api_key
         engine.dispose()
         port = free_port()
+        env = {
+            **os.environ,
+            "RUMBO_DATABASE_URL": target.url,
+            "RUMBO_LOG_LEVEL": "WARNING",
+            **NO_ABUSE_LIMITS,
+        }
         server = subprocess.Popen(
             [str(RUMBO), "serve", "--port", str(port), "--no-access-log"],
-            env={
-                **os.environ,
-                "RUMBO_DATABASE_URL": target.url,
-                "RUMBO_LOG_LEVEL": "WARNING",
-                **NO_ABUSE_LIMITS,
-            },
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # The worker sends the notifications and, with a broker, stores the MQTT fixes.
+        worker = subprocess.Popen(
+            [str(RUMBO), "worker"],
+            env=env | ({"RUMBO_MQTT_URL": args.mqtt} if args.mqtt else {}),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
             result = run(f"http://127.0.0.1:{port}", api_key, rng, day, args)
         finally:
-            server.terminate()
-            server.wait(20)
+            for process in (server, worker):
+                process.terminate()
+                process.wait(20)
             target.drop()
     print(json.dumps(result, indent=2))
     out = Path(__file__).resolve().parent / "results" / "routes.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
+
+
+def _mqtt_client(url: str, seed: int) -> Any:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    parts = urlsplit(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-routes-{seed}")
+    client.max_inflight_messages_set(1000)
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.loop_start()
+    return client
 
 
 def _wait(base: str) -> None:
@@ -225,6 +280,9 @@ def run(
     started = time.monotonic()
     sim.history(devices, args.history_days)
     history_s = time.monotonic() - started
+    if args.mqtt:
+        sim.mqtt = _mqtt_client(args.mqtt, args.seed)
+        sim.published = {}
     depot = sim._ok(
         sim.http.post(
             "/api/v1/routes/depots", json={"name": "Hub Pinheiros", "lat": HUB[0], "lon": HUB[1]}
@@ -373,6 +431,7 @@ def run(
             if pending_events:
                 sim.events(pending_events)
                 pending_events = []
+            sim.caught_up()
             code = parcels[what]["code"]
             if what not in tokens:
                 tokens[what] = sim._ok(
@@ -395,8 +454,12 @@ def run(
     if pending_events:
         sim.events(pending_events)
     late = sum(1 for k, at in truth.items() if at > promised[k][1])
+    if sim.mqtt is not None:
+        sim.mqtt.loop_stop()
+        sim.mqtt.disconnect()
     return {
         "database": args.db,
+        "day_positions_via": "mqtt" if args.mqtt else "osmand-http",
         "couriers": len(devices),
         "stops": count,
         "planned": len(truth),

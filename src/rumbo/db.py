@@ -42,6 +42,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        if "poolclass" not in kwargs and ":memory:" not in url:
+            # Keep a connection per concurrent request thread (AnyIO's pool runs up to 40):
+            # beyond the default 5 + 10 every checkout opened, configured and closed a
+            # connection, and its page cache started cold.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 40)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -35,16 +35,11 @@ from rumbo.devices.schemas import (
 )
 from rumbo.errors import Conflict, NotFound
 from rumbo.events.status import Status
+from rumbo.kit.setwise import arrays, chunks, unnest
 from rumbo.models import Device, DevicePosition, DeviceRoute, Order, Shipment
 
-_CHUNK = 500
 # A courier near a parcel that is already delivered, returned or cancelled is not news.
 _FINISHED = frozenset({Status.DELIVERED, Status.RETURNED, Status.CANCELLED})
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 # --- devices and routes (the store's API) ---------------------------------------------
@@ -334,26 +329,17 @@ _LATEST_COLUMNS = {
 }
 
 
-def _unnest(columns: dict[str, str]) -> str:
-    # %b: binary parameters (text arrays in text format are escaped element by element).
-    return "unnest(" + ", ".join(f"%b::{kind}" for kind in columns.values()) + ")"
-
-
 _PG_INSERT_TRACK = (
     f"INSERT INTO device_positions ({', '.join(_TRACK_COLUMNS)})"
-    f" SELECT * FROM {_unnest(_TRACK_COLUMNS)}"
+    f" SELECT * FROM {unnest(_TRACK_COLUMNS)}"
 )
 _PG_UPDATE_LATEST = (
     "UPDATE devices AS d SET last_seen_at = u.seen, lat = u.lat, lon = u.lon,"
     " recorded_at = u.at, speed_kmh = u.speed, heading = u.course, accuracy_m = u.accuracy,"
-    f" battery = u.level FROM {_unnest(_LATEST_COLUMNS)} AS u({', '.join(_LATEST_COLUMNS)})"
+    f" battery = u.level FROM {unnest(_LATEST_COLUMNS)} AS u({', '.join(_LATEST_COLUMNS)})"
     " WHERE d.id = u.pk"
 )
 _PG_WRITE_BOTH = f"WITH track AS ({_PG_INSERT_TRACK}) {_PG_UPDATE_LATEST}"
-
-
-def _arrays(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[list[Any]]:
-    return [[row[name] for row in rows] for name in columns]
 
 
 def _pg_write(conn: Connection, track: list[dict[str, Any]], latest: list[dict[str, Any]]) -> None:
@@ -362,12 +348,12 @@ def _pg_write(conn: Connection, track: list[dict[str, Any]], latest: list[dict[s
     if track and latest:
         sql, params = (
             _PG_WRITE_BOTH,
-            _arrays(track, _TRACK_COLUMNS) + _arrays(latest, _LATEST_COLUMNS),
+            arrays(track, _TRACK_COLUMNS) + arrays(latest, _LATEST_COLUMNS),
         )
     elif track:
-        sql, params = _PG_INSERT_TRACK, _arrays(track, _TRACK_COLUMNS)
+        sql, params = _PG_INSERT_TRACK, arrays(track, _TRACK_COLUMNS)
     else:
-        sql, params = _PG_UPDATE_LATEST, _arrays(latest, _LATEST_COLUMNS)
+        sql, params = _PG_UPDATE_LATEST, arrays(latest, _LATEST_COLUMNS)
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cur:
@@ -407,7 +393,7 @@ def store_positions(
     hashes = {name: secret_hash(name) for name in names}
     sent_as = {digest: name for name, digest in hashes.items()}
     devices: dict[str, Any] = {}
-    for chunk in _chunks(names):
+    for chunk in chunks(names):
         stmt = (
             select(
                 Device.id,
@@ -506,7 +492,7 @@ def _arriving_soon(
     """Mark, once, the routes whose destination one of ``fixes`` came near."""
     pks = sorted({pk for pk, _ in fixes})
     routes: dict[int, list[Any]] = defaultdict(list)
-    for chunk in _chunks(pks):
+    for chunk in chunks(pks):
         for row in conn.execute(
             select(
                 DeviceRoute.id,

@@ -11,7 +11,7 @@ stored maxima (see ``rumbo.events.status``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -21,7 +21,6 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
-    any_,
     bindparam,
     insert,
     or_,
@@ -29,12 +28,13 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from rumbo.events.pipeline import Ingested, StatusChange, publish
 from rumbo.events.schemas import EventIn, EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
+from rumbo.kit.setwise import among, arrays, chunks, pg_update, unnest
 from rumbo.models import Event, Order, Shipment
 from rumbo.orders.codes import CodeError, parse_tracking_code
 
@@ -46,7 +46,6 @@ SHIPMENT_GRACE = timedelta(days=3)
 # is a mistake (a mistyped year, local time sent as UTC) that would otherwise hold the
 # status until the date passes.
 MAX_CLOCK_SKEW = timedelta(minutes=15)
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +98,6 @@ def normalize_event(item: EventIn, original: Any) -> NormalizedEvent:
 class IngestOutcome:
     results: list[EventResult] = field(default_factory=list)
     changes: list[StatusChange] = field(default_factory=list)
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def _reject(
@@ -178,14 +172,6 @@ def _conflict(index: int, event: NormalizedEvent, stored_id: int, fields: list[s
     )
 
 
-def _among(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter, so the
-    statement text is the same for every batch and psycopg converts it once."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
-
-
 # Column -> PostgreSQL array type, for set-based writes through unnest().
 _EVENT_COLUMNS = {
     "merchant_id": "int[]",
@@ -221,41 +207,23 @@ _ORDER_COLUMNS = _KEY_COLUMNS | {
 }
 
 
-def _unnest(columns: dict[str, str]) -> str:
-    # %b: binary parameters (text arrays in text format are escaped element by element).
-    return "unnest(" + ", ".join(f"%b::{kind}" for kind in columns.values()) + ")"
-
-
-def _arrays(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[list[Any]]:
-    return [[row[name] for row in rows] for name in columns]
-
-
 # One statement per batch whatever its size, with one array parameter per column:
 # PostgreSQL plans it once and does the work set-based.
 _PG_INSERT_EVENTS = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) SELECT * FROM {_unnest(_EVENT_COLUMNS)}"
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) SELECT * FROM {unnest(_EVENT_COLUMNS)}"
     " ON CONFLICT (merchant_id, source, event_id) DO NOTHING RETURNING id, source, event_id"
 )
 
 
-def _pg_update(table: str, columns: dict[str, str]) -> str:
-    names = ", ".join(columns)
-    assignments = ", ".join(f"{name} = u.{name}" for name in columns)
-    return (
-        f"UPDATE {table} AS t SET {assignments} FROM {_unnest({'row_id': 'int[]'} | columns)}"
-        f" AS u(row_id, {names}) WHERE t.id = u.row_id"
-    )
-
-
-_PG_UPDATE_ORDERS = _pg_update("orders", _ORDER_COLUMNS)
-_PG_UPDATE_SHIPMENTS = _pg_update("shipments", _KEY_COLUMNS)
+_PG_UPDATE_ORDERS = pg_update("orders", _ORDER_COLUMNS)
+_PG_UPDATE_SHIPMENTS = pg_update("shipments", _KEY_COLUMNS)
 
 
 def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Insert what is new; a repeat of a stored (source, event_id) is skipped. Returns the
     ids of the rows this call inserted."""
     if conn.dialect.name == "postgresql":
-        stored = conn.exec_driver_sql(_PG_INSERT_EVENTS, tuple(_arrays(rows, _EVENT_COLUMNS)))
+        stored = conn.exec_driver_sql(_PG_INSERT_EVENTS, arrays(rows, _EVENT_COLUMNS))
         return {(source, event_id): pk for pk, source, event_id in stored}
     stmt = (
         sqlite.insert(Event)
@@ -329,7 +297,7 @@ class _Targets:
         valid = sorted({code for code in self.codes.values() if isinstance(code, str)})
         externals = sorted({e.external_id for e in events if e.external_id})
         numbers = sorted({e.tracking_number for e in events if e.tracking_number})
-        for chunk in _chunks(numbers):
+        for chunk in chunks(numbers):
             rows = conn.execute(
                 select(
                     Shipment.id,
@@ -339,7 +307,7 @@ class _Targets:
                     Shipment.created_at,
                 ).where(
                     Shipment.merchant_id == merchant_id,
-                    _among(conn, Shipment.tracking_number, chunk),
+                    among(conn, Shipment.tracking_number, chunk),
                 )
             )
             for row in rows:
@@ -350,29 +318,29 @@ class _Targets:
             # the lock. Array parameters: no chunks, whatever the batch size.
             parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
             terms = [
-                *([_among(conn, Order.tracking_code, valid)] if valid else []),
+                *([among(conn, Order.tracking_code, valid)] if valid else []),
                 *(
                     [
                         and_(
                             Order.merchant_id == merchant_id,
-                            _among(conn, Order.external_id, externals),
+                            among(conn, Order.external_id, externals),
                         )
                     ]
                     if externals
                     else []
                 ),
-                *([_among(conn, Order.id, parcels)] if parcels else []),
+                *([among(conn, Order.id, parcels)] if parcels else []),
             ]
             if terms:
                 self._remember(or_(*terms), lock=True)
             return
         # SQLite's write transaction already excludes every other writer: no locks.
-        for chunk in _chunks(valid):
+        for chunk in chunks(valid):
             # Codes are unique across merchants: look them up by code alone (SQLite's
             # planner would otherwise scan the merchant's orders) and check the owner.
-            self._remember(_among(conn, Order.tracking_code, chunk))
-        for chunk in _chunks(externals):
-            self._remember(Order.merchant_id == merchant_id, _among(conn, Order.external_id, chunk))
+            self._remember(among(conn, Order.tracking_code, chunk))
+        for chunk in chunks(externals):
+            self._remember(Order.merchant_id == merchant_id, among(conn, Order.external_id, chunk))
 
     def _remember(self, *where: Any, lock: bool = False) -> None:
         for row in _order_state(self.conn, *where, lock=lock):
@@ -386,7 +354,7 @@ class _Targets:
         """The state of ``order_ids`` (on PostgreSQL locked since the lookup); orders
         reached only through a parcel are read here on SQLite."""
         missing = [oid for oid in order_ids if oid not in self.orders]
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing):
             self._remember(Order.id.in_(chunk))
         return {oid: self.orders[oid] for oid in order_ids}
 
@@ -641,7 +609,7 @@ def _stored(
     """The stored events among ``idents`` (source, event_id), with what a repeat is
     compared on."""
     found: dict[tuple[str, str], Any] = {}
-    for chunk in _chunks(idents):
+    for chunk in chunks(idents):
         for stored in conn.execute(
             select(
                 Event.id,
@@ -742,7 +710,7 @@ def _apply_keys(
     with_parcels = [
         oid for oid in order_ids if orders[oid].shipments_total > 0 or oid in new_parcels or replace
     ]
-    for chunk in _chunks(with_parcels):
+    for chunk in chunks(with_parcels):
         for row in conn.execute(
             select(
                 Shipment.id,
@@ -753,7 +721,7 @@ def _apply_keys(
                 Shipment.own_status_at,
                 Shipment.own_status_tiebreak,
             )
-            .where(_among(conn, Shipment.order_id, chunk))
+            .where(among(conn, Shipment.order_id, chunk))
             .order_by(Shipment.id)
         ):
             shipments_by_order[row.order_id].append(row)
@@ -809,13 +777,13 @@ def _apply_keys(
                 _PG_UPDATE_SHIPMENTS,
                 (
                     [u["row_id"] for u in shipment_updates],
-                    *_arrays(shipment_updates, _KEY_COLUMNS),
+                    *arrays(shipment_updates, _KEY_COLUMNS),
                 ),
             )
         if order_updates:
             conn.exec_driver_sql(
                 _PG_UPDATE_ORDERS,
-                ([u["row_id"] for u in order_updates], *_arrays(order_updates, _ORDER_COLUMNS)),
+                ([u["row_id"] for u in order_updates], *arrays(order_updates, _ORDER_COLUMNS)),
             )
         return changes
     if shipment_updates:
@@ -849,7 +817,7 @@ def rederive(session: Session, order_ids: Sequence[int], now: datetime) -> list[
     order_keys: dict[int, list[StatusKey]] = defaultdict(list)
     shipment_keys: dict[int, list[StatusKey]] = defaultdict(list)
     last_event: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(order_ids)):
+    for chunk in chunks(sorted(order_ids)):
         for row in conn.execute(
             select(*_ORDER_STATE)
             .where(Order.id.in_(chunk))

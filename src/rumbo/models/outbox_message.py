@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rumbo.db import Base
 from rumbo.models.types import UTCDateTime
+
+_DUE = text("status IN ('queued', 'sending')")
+_REFERENCED = text("reference IS NOT NULL")
 
 
 class OutboxMessage(Base):
@@ -22,10 +25,23 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        # What the worker claims; sent and suppressed messages leave the index.
+        Index(
+            "ix_outbox_messages_due",
+            "status",
+            "next_attempt_at",
+            postgresql_where=_DUE,
+            sqlite_where=_DUE,
+        ),
         Index("ix_outbox_messages_order", "order_id", "id"),
-        # Provider status callbacks name the message by the provider's id.
-        Index("ix_outbox_messages_reference", "reference"),
+        # Provider status callbacks name the message by the provider's id; most rows
+        # never have one, and a partial index spares them an entry.
+        Index(
+            "ix_outbox_messages_reference",
+            "reference",
+            postgresql_where=_REFERENCED,
+            sqlite_where=_REFERENCED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

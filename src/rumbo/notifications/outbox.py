@@ -15,17 +15,20 @@ move ``next_attempt_at`` or set a visible reason, never drop a row.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, exists, literal, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from rumbo.events.pipeline import StatusChange
+from rumbo.kit.setwise import among, arrays, batches_of, unnest
 from rumbo.kit.timezones import zone_name_of
 from rumbo.models import Order, OutboxMessage, PushSubscription, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
@@ -47,7 +50,6 @@ from rumbo.notifications.rules import effective_rules
 COALESCE_WINDOW = timedelta(minutes=5)
 QUIET_HOURS = QuietHours()
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_CHUNK = 500
 
 QUEUED, SENDING, SENT, FAILED, SUPPRESSED = "queued", "sending", "sent", "failed", "suppressed"
 ENDPOINT_DISABLED = "endpoint_disabled"
@@ -83,15 +85,15 @@ def webhook_type(kind: Kind) -> str:
     return f"order.{kind.value}"
 
 
+# A pure decision over a handful of possible inputs, made for every piece of news of a
+# batch: remembered rather than recomputed.
+_choose = functools.lru_cache(maxsize=1024)(choose_channels)
+
+
 def _preference(value: bool | None) -> Preference:
     if value is None:
         return Preference.UNSET
     return Preference.ON if value else Preference.OFF
-
-
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +165,14 @@ def enqueue_news(
             )
         )
     order_ids = sorted({item.order_id for item in wanted})
+    # Whether a device of the shopper's subscribed to push, in the same statement.
+    with_push = any(Channel.PUSH in rules[item.kind] for item in wanted)
+    push_column = (
+        exists().where(PushSubscription.order_id == Order.id) if with_push else literal(False)
+    ).label("has_push")
     orders: dict[int, Any] = {}
     preferences: dict[int, Any] = {}
-    for chunk in _chunks(order_ids):
+    for chunk in batches_of(conn, order_ids):
         for row in conn.execute(
             select(
                 Order.id,
@@ -174,6 +181,7 @@ def enqueue_news(
                 Order.customer_email,
                 Order.customer_phone,
                 Order.destination,
+                push_column,
                 ShopperPreference.order_id.label("preference_of"),
                 ShopperPreference.email.label("wants_email"),
                 ShopperPreference.sms.label("wants_sms"),
@@ -181,21 +189,11 @@ def enqueue_news(
                 ShopperPreference.push.label("wants_push"),
             )
             .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
-            .where(Order.id.in_(chunk))
+            .where(among(conn, Order.id, chunk))
         ):
             orders[row.id] = row
             if row.preference_of is not None:
                 preferences[row.id] = row
-    subscribed: set[int] = set()
-    if any(Channel.PUSH in rules[item.kind] for item in wanted):
-        for chunk in _chunks(order_ids):
-            subscribed.update(
-                conn.scalars(
-                    select(PushSubscription.order_id)
-                    .where(PushSubscription.order_id.in_(chunk))
-                    .distinct()
-                )
-            )
 
     rows: list[dict[str, Any]] = []
     for item in wanted:
@@ -208,13 +206,13 @@ def enqueue_news(
             _preference(pref.wants_whatsapp if pref else None),
             _preference(pref.wants_push if pref else None),
         )
-        choice = choose_channels(
+        choice = _choose(
             rules[kind],
             chosen,
             Contact(
                 has_email=bool(order.customer_email),
                 has_phone=bool(order.customer_phone),
-                has_push=order.id in subscribed,
+                has_push=bool(order.has_push),
             ),
         )
 
@@ -306,15 +304,42 @@ def _send_at(channel: str, settled: datetime, destination: Any) -> datetime:
     return settled
 
 
+# unnest() of one array per column on PostgreSQL: one statement text for every batch,
+# planned once, instead of a multi-row VALUES list as long as the batch.
+_INSERT_COLUMNS = {
+    "merchant_id": "int[]",
+    "order_id": "int[]",
+    "endpoint_id": "int[]",
+    "channel": "text[]",
+    "kind": "text[]",
+    "idempotency_key": "text[]",
+    "payload": "text[]",
+    "status": "text[]",
+    "suppressed_reason": "text[]",
+    "attempts": "int[]",
+    "next_attempt_at": "timestamptz[]",
+    "created_at": "timestamptz[]",
+}
+_PG_INSERT = (
+    f"INSERT INTO outbox_messages ({', '.join(_INSERT_COLUMNS)})"
+    f" SELECT {', '.join(c + '::json' if c == 'payload' else c for c in _INSERT_COLUMNS)}"
+    f" FROM {unnest(_INSERT_COLUMNS)} AS u({', '.join(_INSERT_COLUMNS)})"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, order_id, channel, status"
+)
+
+
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    """Insert the rows whose news is new; returns (id, order_id, channel, status) of those
+    inserted (a repeat conflicts on its idempotency key and is skipped)."""
+    if conn.dialect.name == "postgresql":
+        as_text = [row | {"payload": json.dumps(row["payload"])} for row in rows]
+        return list(conn.exec_driver_sql(_PG_INSERT, arrays(as_text, _INSERT_COLUMNS)))
     stmt = (
-        dialect.insert(_OUTBOX)
+        sqlite.insert(_OUTBOX)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(_OUTBOX.c.id, _OUTBOX.c.order_id, _OUTBOX.c.channel, _OUTBOX.c.status)
     )
-    # SQLAlchemy's "insertmanyvalues": batched multi-row VALUES from one cached statement;
-    # RETURNING lists only the rows actually inserted (a repeat conflicts and is skipped).
+    # SQLAlchemy's "insertmanyvalues": batched multi-row VALUES from one cached statement.
     return list(conn.execute(stmt, rows))
 
 
@@ -327,7 +352,7 @@ def _restrain(
     """Coalesce each (order, channel)'s untried news and hold SMS through quiet hours."""
     order_ids = sorted({order_id for order_id, _ in groups})
     pending: dict[tuple[int, str], list[Pending]] = defaultdict(list)
-    for chunk in _chunks(order_ids):
+    for chunk in batches_of(conn, order_ids):
         # By order alone (a few rows each, through the order index), filtered here:
         # with the status in the query SQLite's planner scans every queued message.
         for row in conn.execute(
@@ -339,7 +364,7 @@ def _restrain(
                 _OUTBOX.c.created_at,
                 _OUTBOX.c.status,
                 _OUTBOX.c.attempts,
-            ).where(_OUTBOX.c.order_id.in_(chunk))
+            ).where(among(conn, _OUTBOX.c.order_id, chunk))
         ):
             if row.status != QUEUED or row.attempts != 0 or row.channel == Channel.WEBHOOK.value:
                 continue

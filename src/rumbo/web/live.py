@@ -76,11 +76,11 @@ def announce(session: Session, order_ids: Sequence[int]) -> None:
         return
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        for payload in _payloads(order_ids):
-            session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": CHANNEL, "payload": payload},
-            )
+        # One statement however many payloads the ids need.
+        session.execute(
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": CHANNEL, "payloads": _payloads(order_ids)},
+        )
     # This process hears of its own commits at once (before the caller answers), on
     # both databases; other processes hear through NOTIFY or by polling.
     url = bind.engine.url.render_as_string(hide_password=False)
