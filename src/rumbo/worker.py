@@ -34,6 +34,9 @@ def services() -> list[tuple[str, Service]]:
     from rumbo.devices.tasks import run as device_positions  # idle without RUMBO_MQTT_URL
 
     found.append(("device-positions", device_positions))
+    from rumbo.routes.tasks import run as route_windows  # idle without a day under way
+
+    found.append(("route-windows", route_windows))
     from rumbo.notifications.tasks import run as notifications
 
     found.append(("notifications", notifications))

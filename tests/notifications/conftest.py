@@ -67,6 +67,9 @@ def make_message(**changes: Any) -> Message:
         predicted_latest=date(2026, 11, 29),
         carrier="Correios",
         carrier_tracking_number="AA123456789BR",
+        # 14:20–14:50 in São Paulo; only the arrival-window notice shows it.
+        window_start=datetime(2026, 11, 23, 17, 20, tzinfo=UTC),
+        window_end=datetime(2026, 11, 23, 17, 50, tzinfo=UTC),
     )
     return replace(base, **changes)
 

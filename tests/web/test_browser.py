@@ -354,3 +354,63 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
         assert accent == "#5b2a86"  # the store's colours came from the worker's copy
     finally:
         page.context.set_offline(False)
+
+
+# What the anonymous view never shows: the shopper's name, street, postal code, items, phone.
+PRIVATE = ("Ana Souza", "Paulista", "01310", "Camiseta", "998765432")
+# Every entry of every cache the page's origin holds, as text.
+CACHE_CONTENTS = """async () => {
+  const found = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      found.push({cache: name, url: request.url, text: await response.text()});
+    }
+  }
+  return found;
+}"""
+
+
+def test_the_offline_copy_holds_only_the_anonymous_view(
+    server: LiveServer, tenant: Tenant, page: Any
+) -> None:
+    order = _branded_order(server, tenant)
+    code = order["tracking_code"]
+    page.goto(f"{server.url}/t/{code}?lang=en")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now under the worker's control
+    status = page.locator("#status-title").inner_text()
+
+    page.get_by_label("Postal code or e-mail").fill("01310-100")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show details").click()
+    page.get_by_role("heading", name="Delivery details").wait_for()
+    assert page.get_by_text("Ana Souza").count() == 1
+    assert navigation.value.headers["cache-control"] == "no-store, private"
+
+    # The worker keeps the anonymous view for offline, fetched again without the cookie.
+    path = f"/t/{code}"
+    deadline = time.monotonic() + 15
+    pages: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        entries = page.evaluate(CACHE_CONTENTS)
+        pages = [e for e in entries if e["url"].endswith(path)]
+        if pages:
+            break
+        page.wait_for_timeout(100)
+    assert [e["cache"] for e in pages] == ["rumbo-shell-v2"]
+    assert status in pages[0]["text"]
+    for entry in page.evaluate(CACHE_CONTENTS):
+        leaked = [secret for secret in PRIVATE if secret in entry["text"]]
+        assert not leaked, (entry["url"], leaked)
+
+    # Offline, the installed page opens with the status and nothing past the gate.
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        assert page.locator("#status-title").inner_text() == status
+        body = page.locator("body").inner_text()
+        assert not [secret for secret in PRIVATE if secret in body]
+    finally:
+        page.context.set_offline(False)

@@ -319,3 +319,28 @@ def test_a_description_that_only_names_the_status_is_not_repeated(
     said = re.findall(r'<p class="event-text">([^<]*)</p>', html)
     assert "Out for delivery" not in said  # "Saiu para entrega" above says it already
     assert "Objeto entregue ao destinatário" in said  # the carrier's own words stay
+
+
+def test_only_the_anonymous_view_may_be_kept_by_a_cache(client: TestClient, tenant: Tenant) -> None:
+    order = place_order(client, tenant)
+    code = order["tracking_code"]
+    page = client.get(f"/t/{code}?lang=en")
+    # The installed page's offline copy: kept, revalidated on every visit.
+    assert page.headers["cache-control"] == "private, no-cache"
+    assert client.get(f"/t/{code}/fragment").headers["cache-control"] == "private, no-cache"
+    right = client.post(
+        f"/t/{code}/verify?lang=en",
+        data={"answer": "01310100", "form_token": _form_token(page.text)},
+        headers={"Origin": "http://testserver"},
+    )
+    assert right.status_code == 200
+    assert "Ana Souza" in right.text
+    # Past the gate: no cache, the browser's or the service worker's, may write it down.
+    assert right.headers["cache-control"] == "no-store, private"
+    fragment = client.get(f"/t/{code}/fragment?lang=en")
+    assert fragment.headers["cache-control"] == "no-store, private"
+    # The same address without the gate's cookie is the anonymous view again.
+    client.cookies.clear()
+    again = client.get(f"/t/{code}?lang=en")
+    assert again.headers["cache-control"] == "private, no-cache"
+    assert not any(secret in again.text for secret in PII)

@@ -537,12 +537,18 @@ def _arriving_soon(
 def react(session: Session, arriving_soon: Sequence[ArrivingSoon], now: datetime) -> None:
     """What must commit together with stored positions: ``arriving_soon`` facts were
     just recorded (each once per shipment). Notifications adds its one call here
-    (its outbox, in this same transaction), as for ``rumbo.events.service.react``."""
+    (its outbox, in this same transaction), as for ``rumbo.events.service.react``.
+    A parcel on the day's planned route is not told "arriving soon": its "arriving
+    between …" notice already says more."""
+    from rumbo.notifications.arrival import on_planned_route
     from rumbo.notifications.message import Kind
     from rumbo.notifications.outbox import News, enqueue_news
 
+    planned = on_planned_route(session, [(f.shipment_id, f.at) for f in arriving_soon])
     by_merchant: dict[int, list[News]] = {}
     for fact in arriving_soon:
+        if fact.shipment_id in planned:
+            continue
         payload = {
             "status": "out_for_delivery",
             "status_at": fact.at.isoformat(),

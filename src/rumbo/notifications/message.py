@@ -30,9 +30,11 @@ class Kind(StrEnum):
     RETURNED = "returned"
     CANCELLED = "cancelled"
     # Not statuses: the ETA model predicts the promise will be broken; the courier
-    # is a few stops away.
+    # is a few stops away; the day's route gives the parcel an arrival window (which
+    # replaces "arriving soon" for parcels on a planned route).
     MAY_BE_DELAYED = "may_be_delayed"
     ARRIVING_SOON = "arriving_soon"
+    ARRIVAL_WINDOW = "arrival_window"
 
     @classmethod
     def for_status(cls, status: Status) -> Kind | None:
@@ -56,8 +58,9 @@ class Kind(StrEnum):
 
         Statuses keep the tier and rank of :mod:`rumbo.events.status`, so merging
         agrees with status derivation. "May be delayed" sits after ``exception``
-        (it says the order is late but still moving) and "arriving soon" just
-        after ``out_for_delivery``: either is outdated once the parcel is delivered.
+        (it says the order is late but still moving), "arriving soon" and the arrival
+        window just after ``out_for_delivery``: each is outdated once the parcel is
+        delivered, and each says more than "out for delivery" when they meet in a burst.
         """
         status = self.status
         if status is not None:
@@ -124,6 +127,9 @@ class Message:
     predicted_latest: date | None = None
     carrier: str | None = None
     carrier_tracking_number: str | None = None
+    # The arrival window of the courier's day (the ``arrival_window`` kind), timezone-aware.
+    window_start: datetime | None = None
+    window_end: datetime | None = None
 
     def __post_init__(self) -> None:
         language = normalize_language(self.language)
@@ -140,6 +146,15 @@ class Message:
             raise ValueError("an idempotency key is required")
         if (self.predicted_earliest is None) != (self.predicted_latest is None):
             raise ValueError("a predicted range needs both ends")
+        if (self.window_start is None) != (self.window_end is None):
+            raise ValueError("an arrival window needs both ends")
+        if self.kind is Kind.ARRIVAL_WINDOW and self.window_start is None:
+            raise ValueError("an arrival-window notice needs its window")
+        if self.window_start is not None and self.window_end is not None:
+            if self.window_start.tzinfo is None or self.window_end.tzinfo is None:
+                raise ValueError("an arrival window must be timezone-aware")
+            if self.window_end < self.window_start:
+                raise ValueError("an arrival window cannot end before it starts")
 
     @property
     def zone(self) -> ZoneInfo:

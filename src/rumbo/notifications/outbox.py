@@ -64,16 +64,21 @@ def idempotency_key(
     *,
     endpoint_id: int | None = None,
     promise: date | None = None,
+    occasion: str | None = None,
 ) -> str:
     """The name of one piece of news on one channel: at most one row ever has it.
 
     A "may be delayed" warning is about one promise: a new promised date may warn again.
+    News that may rightly come more than once (the arrival window's updates) names its
+    ``occasion``.
     """
     key = f"m{merchant_id}:o{order_id}:{kind.value}:{channel.value}"
     if endpoint_id is not None:
         key += f":e{endpoint_id}"
     if promise is not None:
         key += f":p{promise.isoformat()}"
+    if occasion is not None:
+        key += f":{occasion}"
     return key
 
 
@@ -98,13 +103,15 @@ class News:
 
     ``payload`` carries at least ``status`` (the order's status) and ``status_at``
     (ISO 8601); webhooks send it as their ``data``. ``promise`` is the promised
-    date a "may be delayed" warning is about (part of its idempotency key).
+    date a "may be delayed" warning is about, ``occasion`` which of several notices
+    of one kind this is (both part of its idempotency key).
     """
 
     order_id: int
     kind: Kind
     payload: dict[str, Any]
     promise: date | None = None
+    occasion: str | None = None
 
 
 def enqueue_for_changes(
@@ -172,7 +179,7 @@ def enqueue_news(
 
     rows: list[dict[str, Any]] = []
     for item in wanted:
-        kind, payload, promise = item.kind, item.payload, item.promise
+        kind, payload = item.kind, item.payload
         order = orders[item.order_id]
         pref = preferences.get(order.id)
         chosen = ShopperPreferences(
@@ -207,37 +214,14 @@ def enqueue_news(
                     # A disabled endpoint's news stays visible, and replayable once re-enabled.
                     disabled = None if endpoint.enabled else ENDPOINT_DISABLED
                     rows.append(
-                        _row(
-                            merchant_id,
-                            order.id,
-                            kind,
-                            channel,
-                            now,
-                            data,
-                            endpoint.id,
-                            reason=disabled,
-                            promise=promise,
-                        )
+                        _row(merchant_id, item, channel, now, data, endpoint.id, reason=disabled)
                     )
             else:
-                rows.append(
-                    _row(merchant_id, order.id, kind, channel, now, payload, promise=promise)
-                )
+                rows.append(_row(merchant_id, item, channel, now, payload))
         for channel, reason in choice.suppressed:
             if channel in OPT_IN_CHANNELS and chosen.of(channel) is Preference.UNSET:
                 continue  # WhatsApp or push the shopper never asked for: nothing to show
-            rows.append(
-                _row(
-                    merchant_id,
-                    order.id,
-                    kind,
-                    channel,
-                    now,
-                    payload,
-                    reason=reason.value,
-                    promise=promise,
-                )
-            )
+            rows.append(_row(merchant_id, item, channel, now, payload, reason=reason.value))
     if not rows:
         return 0
     for new in rows:  # shopper news waits out its coalescing window (alone: no update later)
@@ -281,25 +265,29 @@ def _facts(conn: Connection, order_ids: Sequence[int]) -> Select[*tuple[Any, ...
 
 def _row(
     merchant_id: int,
-    order_id: int,
-    kind: Kind,
+    news: News,
     channel: Channel,
     now: datetime,
     payload: dict[str, Any],
     endpoint_id: int | None = None,
     *,
     reason: str | None = None,
-    promise: date | None = None,
 ) -> dict[str, Any]:
-    """An outbox row: queued and due now, or suppressed with ``reason``."""
+    """An outbox row for ``news``: queued and due now, or suppressed with ``reason``."""
     return {
         "merchant_id": merchant_id,
-        "order_id": order_id,
+        "order_id": news.order_id,
         "endpoint_id": endpoint_id,
         "channel": channel.value,
-        "kind": kind.value,
+        "kind": news.kind.value,
         "idempotency_key": idempotency_key(
-            merchant_id, order_id, kind, channel, endpoint_id=endpoint_id, promise=promise
+            merchant_id,
+            news.order_id,
+            news.kind,
+            channel,
+            endpoint_id=endpoint_id,
+            promise=news.promise,
+            occasion=news.occasion,
         ),
         "payload": payload,
         "status": SUPPRESSED if reason else QUEUED,

@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_datetime, format_interval, format_skeleton, format_time
 from babel.support import Translations
 
-from rumbo.notifications.message import Message
+from rumbo.notifications.message import Kind, Message
 from rumbo.notifications.texts import TEXTS, KindTexts
 from rumbo.web.i18n import babel_locale, translations
 
@@ -54,7 +54,44 @@ def translated_texts(language: str) -> dict[str, KindTexts]:
 
 
 def texts_for(message: Message) -> KindTexts:
-    return translated_texts(message.language)[message.kind.value]
+    """The kind's texts in the shopper's language, the arrival window (if any) filled in.
+
+    The window goes in by plain replacement, not ``%``: the texts keep their
+    ``%(code)s`` & co. for the channel to fill.
+    """
+    texts = translated_texts(message.language)[message.kind.value]
+    window = arrival_window(message)
+    if window is None:
+        return texts
+    filled = []
+    for text in (texts.subject, texts.headline, texts.body, texts.sms):
+        for name, value in window.items():
+            text = text.replace(f"%({name})s", value)
+        filled.append(text)
+    return KindTexts(*filled)
+
+
+def arrival_window(message: Message) -> dict[str, str] | None:
+    """The window's ``start`` and ``end`` times and its ``day``, on the destination's
+    clock, in the shopper's language; ``None`` when the message carries no window."""
+    if (
+        message.kind is not Kind.ARRIVAL_WINDOW
+        or message.window_start is None
+        or message.window_end is None
+    ):
+        return None
+    locale = babel_locale(message.language)
+    start = message.window_start.astimezone(message.zone)
+    values = {
+        "start": format_time(start, format="short", locale=locale),
+        "end": format_time(message.window_end.astimezone(message.zone), "short", locale=locale),
+        "day": format_skeleton("MMMMd", start, locale=locale),
+    }
+    # CLDR puts a narrow no-break space before "PM": outside GSM-7, it would turn a
+    # whole SMS into UCS-2 (70 characters a part).
+    return {
+        name: value.replace("\u202f", " ").replace("\xa0", " ") for name, value in values.items()
+    }
 
 
 def status_time(message: Message) -> str:

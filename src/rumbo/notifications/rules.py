@@ -24,10 +24,11 @@ DEFAULT_EMAIL_KINDS: frozenset[Kind] = frozenset(
         Kind.DELIVERY_FAILED,
         Kind.EXCEPTION,
         Kind.MAY_BE_DELAYED,
+        Kind.ARRIVAL_WINDOW,
     }
 )
 # News that is not a status still reaches the store's app by default.
-_PROACTIVE = frozenset({Kind.MAY_BE_DELAYED, Kind.ARRIVING_SOON})
+_PROACTIVE = frozenset({Kind.MAY_BE_DELAYED, Kind.ARRIVING_SOON, Kind.ARRIVAL_WINDOW})
 
 Rules = Mapping[Kind, frozenset[Channel]]
 

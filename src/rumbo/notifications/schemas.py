@@ -125,7 +125,8 @@ class WhatsAppSettingsIn(StrictModel):
     ] = Field(
         max_length=len(Kind),
         description="kind → language → template name; each template's body takes "
-        "{{1}} the store's name, {{2}} the tracking code, {{3}} the tracking page's address.",
+        "{{1}} the store's name, {{2}} the tracking code, {{3}} the tracking page's address; "
+        "arrival_window's also {{4}} and {{5}}, the window's first and last time.",
     )
 
     model_config = {

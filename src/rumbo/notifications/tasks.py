@@ -563,6 +563,9 @@ class Notifier:
             # Proactive news ("may be delayed") carries the model's predicted range.
             predicted_earliest=_date(job.payload.get("predicted_earliest")),
             predicted_latest=_date(job.payload.get("predicted_latest")),
+            # The day's route's arrival window ("arriving between …").
+            window_start=_instant(job.payload.get("window_start")),
+            window_end=_instant(job.payload.get("window_end")),
         )
 
     # ---------------------------------------------------------------------------- deliver
@@ -751,6 +754,10 @@ class Notifier:
 
 def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _instant(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 async def run(settings: Settings, db: Database, stop: asyncio.Event) -> None:

@@ -101,6 +101,17 @@ TEXTS: dict[Kind, KindTexts] = {
         N_("Your package is close and should arrive soon."),
         N_("%(merchant)s: order %(code)s arrives soon. Follow it: %(url)s"),
     ),
+    # ``%(start)s``, ``%(end)s`` (times) and ``%(day)s`` are the window on the
+    # destination's clock, filled in by ``rendering.texts_for``.
+    Kind.ARRIVAL_WINDOW: KindTexts(
+        N_("Your order %(code)s arrives between %(start)s and %(end)s"),
+        N_("Arriving between %(start)s and %(end)s"),
+        N_(
+            "Your package is on the courier's route for %(day)s and should arrive "
+            "between %(start)s and %(end)s. We will tell you if this changes."
+        ),
+        N_("%(merchant)s: order %(code)s arrives between %(start)s and %(end)s. Follow: %(url)s"),
+    ),
 }
 
 

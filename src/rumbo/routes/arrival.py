@@ -1,7 +1,8 @@
 """The live arrival window of a parcel on a planned route, from the courier's real progress.
 
 Read on a plain connection (the tracking page's path): the plan's stops, the courier's
-latest believable fix, the learnt travel model; nothing is written.
+latest believable fix, the learnt travel model; nothing is written. :func:`live_windows`
+gathers them for every shift under way, for the worker to announce (``routes.tasks``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from rumbo.events.status import Status
 from rumbo.models import Device, Order, RouteDepot, RoutePlan, RouteShift, RouteStop, Shipment
+from rumbo.routes.announce import StopWindow, WindowsSet
 from rumbo.routes.planning import Courier, Parcel, live_window, timeline
 from rumbo.routes.travel import TravelModel
 
@@ -122,3 +124,46 @@ def shipment_arrival(conn: Connection, shipment_ids: Sequence[int]) -> StopArriv
     )
     start, end = live_window(visits[-1].arrival, courier.recorded_at, travel.heldout_mape)
     return StopArrival(stop.shipment_id, stop.sequence, total, start, end)
+
+
+def live_windows(conn: Connection, now: datetime) -> list[WindowsSet]:
+    """The live window of every stop still to deliver on a courier's shift under way at
+    ``now``, one :class:`WindowsSet` per plan (what the tracking page would show now)."""
+    rows = conn.execute(
+        select(
+            RoutePlan.id,
+            RoutePlan.merchant_id,
+            RoutePlan.day,
+            RouteStop.shipment_id,
+            Shipment.order_id,
+            RouteShift.starts_at,
+        )
+        .join(RoutePlan, RoutePlan.id == RouteStop.plan_id)
+        .join(RouteShift, RouteShift.id == RouteStop.shift_id)
+        .join(Shipment, Shipment.id == RouteStop.shipment_id)
+        .where(
+            RouteShift.starts_at <= now,
+            RouteShift.ends_at >= now,
+            RouteStop.delivered_at.is_(None),
+            Shipment.status.not_in((Status.DELIVERED, Status.RETURNED, Status.CANCELLED)),
+        )
+        .order_by(RoutePlan.id, RouteStop.shift_id, RouteStop.sequence)
+    ).all()
+    plans: dict[int, WindowsSet] = {}
+    for row in rows:
+        arrival = shipment_arrival(conn, [row.shipment_id])
+        if arrival is None or arrival.shipment_id != row.shipment_id:
+            continue
+        stop = StopWindow(
+            order_id=row.order_id,
+            shipment_id=row.shipment_id,
+            number=arrival.number,
+            stops=arrival.stops,
+            start=arrival.start,
+            end=arrival.end,
+            shift_starts_at=row.starts_at,
+        )
+        known = plans.get(row.id)
+        stops = [*known.stops, stop] if known else [stop]
+        plans[row.id] = WindowsSet(row.merchant_id, row.id, row.day, stops, now)
+    return list(plans.values())

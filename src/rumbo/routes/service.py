@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from rumbo.models import (
     RouteStop,
     Shipment,
 )
+from rumbo.routes.announce import StopWindow, WindowsSet, publish
 from rumbo.routes.planning import Courier, DayPlan, Parcel, plan_day, timeline, window_for
 from rumbo.routes.schemas import (
     CourierOut,
@@ -260,6 +261,7 @@ def create_plan(
     plan.not_routable = not_routable + _left_out(result, order_of)
     _write_stops(session, plan, result, {s.id: s for s in shifts}, {}, set())
     session.flush()
+    _announce(session, plan, now)
     return plan, True
 
 
@@ -436,6 +438,7 @@ def replan(
     plan.revision += 1
     plan.updated_at = now
     session.flush()
+    _announce(session, plan, now)
     return plan
 
 
@@ -457,9 +460,52 @@ def move_stop(
         stop.sequence, route[other].sequence = route[other].sequence, stop.sequence
         session.flush()
         _retime(session, plan, stop.shift_id)
+        session.flush()
+        _announce(session, plan, now)
     plan.updated_at = now
     session.flush()
     return plan
+
+
+def _announce(session: Session, plan: RoutePlan, now: datetime) -> None:
+    """Publish the windows of the plan's stops still to deliver (see ``routes.announce``)."""
+    totals: dict[int, int] = {
+        shift_id: top
+        for shift_id, top in session.execute(
+            select(RouteStop.shift_id, func.max(RouteStop.sequence))
+            .where(RouteStop.plan_id == plan.id)
+            .group_by(RouteStop.shift_id)
+        )
+    }
+    rows = session.execute(
+        select(
+            Shipment.order_id,
+            RouteStop.shipment_id,
+            RouteStop.shift_id,
+            RouteStop.sequence,
+            RouteStop.window_start,
+            RouteStop.window_end,
+            RouteShift.starts_at,
+        )
+        .join(Shipment, Shipment.id == RouteStop.shipment_id)
+        .join(RouteShift, RouteShift.id == RouteStop.shift_id)
+        .where(RouteStop.plan_id == plan.id, RouteStop.delivered_at.is_(None))
+        .order_by(RouteStop.shift_id, RouteStop.sequence)
+    )
+    stops = [
+        StopWindow(
+            order_id=row.order_id,
+            shipment_id=row.shipment_id,
+            number=row.sequence,
+            stops=totals[row.shift_id],
+            start=row.window_start,
+            end=row.window_end,
+            shift_starts_at=row.starts_at,
+        )
+        for row in rows
+    ]
+    if stops:
+        publish(session, WindowsSet(plan.merchant_id, plan.id, plan.day, stops, now))
 
 
 def _retime(session: Session, plan: RoutePlan, shift_id: int) -> None:

@@ -364,9 +364,26 @@ async def _tracking_page(
         context.update(page_token=token, channels=channels)
     context.update(extra or {})
     response = _render(request, "track.html", language, context, status_code)
+    _cache_policy(response, tracking)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+ANONYMOUS_CACHE = "private, no-cache"
+VERIFIED_CACHE = "no-store, private"
+
+
+def _cache_policy(response: Response, tracking: PublicTracking) -> None:
+    """What a browser (and the page's service worker, /sw.js) may keep of a tracking page.
+
+    The anonymous view — what anyone holding the code sees — may be kept, revalidated on
+    every visit: it is the installed page's offline copy. A view past the privacy gate
+    (name, address, items, the courier's stop) must never be written to any cache
+    (RFC 9111 §5.2.2.5 ``no-store``); the service worker honours it too.
+    """
+    verified = tracking.private is not None
+    response.headers["Cache-Control"] = VERIFIED_CACHE if verified else ANONYMOUS_CACHE
 
 
 def _channel_choices(request: Request, order_id: int) -> list[tuple[str, bool]]:
@@ -478,6 +495,7 @@ async def tracking_fragment(
     language = choose_language(lang, tracking.language, request.headers.get("accept-language"))
     context = _tracking_context(tracking, version, language)
     response = _render(request, "_live.html", language, context)
+    _cache_policy(response, tracking)
     response.headers["X-Rumbo-Version"] = str(version)
     return response
 

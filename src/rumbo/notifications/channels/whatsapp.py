@@ -20,7 +20,9 @@ Templates are *utility* templates (https://developers.facebook.com/docs/whatsapp
 updates-to-pricing/new-template-guidelines): they name the order and nothing else, so
 Meta does not reclassify them as marketing. Every template a store registers takes
 the same three body variables, in this order: ``{{1}}`` the store's name, ``{{2}}``
-the tracking code, ``{{3}}`` the tracking page's address.
+the tracking code, ``{{3}}`` the tracking page's address; the arrival window's
+template (kind ``arrival_window``) takes two more, ``{{4}}`` and ``{{5}}``, the
+window's first and last time on the destination's clock ("14:20", "14:50").
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import httpx
 
 from rumbo.notifications.errors import Delivery, PermanentError, TransientError
 from rumbo.notifications.message import Message, is_e164
+from rumbo.notifications.rendering import arrival_window
 
 GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
@@ -129,6 +132,10 @@ def template_request(sender: WhatsAppSender, message: Message) -> dict[str, Any]
     """The JSON body that sends ``message`` as the merchant's template; pure."""
     if not message.phone:
         raise Unreachable("no phone number for this shopper")
+    values = [message.merchant.name, message.tracking_code, message.tracking_url]
+    window = arrival_window(message)
+    if window is not None:
+        values += [window["start"], window["end"]]
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -140,11 +147,7 @@ def template_request(sender: WhatsAppSender, message: Message) -> dict[str, Any]
             "components": [
                 {
                     "type": "body",
-                    "parameters": [
-                        {"type": "text", "text": message.merchant.name},
-                        {"type": "text", "text": message.tracking_code},
-                        {"type": "text", "text": message.tracking_url},
-                    ],
+                    "parameters": [{"type": "text", "text": value} for value in values],
                 }
             ],
         },

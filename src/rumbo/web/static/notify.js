@@ -1,5 +1,5 @@
 // "Get notified on this device" and the channel choices, shown once the order is verified.
-// The service worker (/sw.js) also keeps the last page seen, for opening it offline.
+// The service worker (/sw.js) also keeps the last anonymous view (never the verified one) for offline.
 (function () {
   "use strict";
   if ("serviceWorker" in navigator) {

@@ -1,6 +1,9 @@
 // The installed tracking page: shows pushed news, and opens offline with the last status seen.
+// The offline copy is only ever the anonymous view (status, dates, carrier progress): a page
+// past the privacy gate is sent "Cache-Control: no-store" and never written to the cache.
 "use strict";
-var CACHE = "rumbo-shell-v1";
+// v1 could hold verified pages (name, address): a new name, and activate drops the old.
+var CACHE = "rumbo-shell-v2";
 var SHELL = ["/static/rumbo.css", "/static/favicon.svg", "/static/chat.css"];
 
 self.addEventListener("install", function (event) {
@@ -9,8 +12,28 @@ self.addEventListener("install", function (event) {
 });
 
 self.addEventListener("activate", function (event) {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) { return name !== CACHE; })
+      .map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
 });
+
+// A response the server forbids any cache to keep (RFC 9111 no-store).
+function storable(response) {
+  return response.ok && !/no-store/i.test(response.headers.get("Cache-Control") || "");
+}
+
+// The copy to keep for offline: the page itself when it is the anonymous view, else the
+// anonymous view fetched again without the gate's cookie.
+function keepOffline(url, response) {
+  var anonymous = storable(response)
+    ? Promise.resolve(response.clone())
+    : fetch(url.pathname + url.search, { credentials: "omit", cache: "no-store" });
+  return anonymous.then(function (page) {
+    if (!storable(page)) return;
+    return caches.open(CACHE).then(function (cache) { return cache.put(url.pathname, page); });
+  }).catch(function () {});
+}
 
 // Tracking pages: the network first (the status must be fresh), the last copy when offline.
 self.addEventListener("fetch", function (event) {
@@ -21,10 +44,7 @@ self.addEventListener("fetch", function (event) {
   if (request.mode === "navigate" && url.pathname.indexOf("/t/") === 0) {
     event.respondWith(
       fetch(request).then(function (response) {
-        if (response.ok) {
-          var copy = response.clone();
-          caches.open(CACHE).then(function (cache) { cache.put(url.pathname, copy); });
-        }
+        event.waitUntil(keepOffline(url, response));
         return response;
       }).catch(function () {
         return caches.match(url.pathname).then(function (cached) {
