@@ -263,11 +263,8 @@ def test_the_variant_is_chosen_on_the_slice_before_the_cutoff_and_recorded() -> 
     # The model predicts as the variant it was trained as.
     picked = json.loads(best)
     assert chosen.metadata["params"]["anchored"] == picked["anchored"]
-    again = train(
-        HISTORY,
-        UNTIL,
-        params=replace(PARAMS, **dict(candidates[0 if not picked["anchored"] else 1])),
-    )
+    variant = replace(PARAMS, anchored=picked["anchored"], half_life_days=picked["half_life_days"])
+    again = train(HISTORY, UNTIL, params=variant)
     rows = list(snapshots(HISTORY[-100:], HistoryIndex(HISTORY)))
     assert (again.quantile_days(rows) == chosen.quantile_days(rows)).all()
 

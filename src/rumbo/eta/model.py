@@ -163,7 +163,8 @@ def anchor_log_days(
     spent = np.where(shipped, x[:, _ELAPSED], x[:, _SINCE_PURCHASE])
     ref = np.expm1(level) - spent
     ref = np.where(np.isnan(ref), np.where(shipped, 7.0, 10.0), ref)  # no history yet
-    return np.log1p(np.maximum(ref, 1.0))
+    out: np.ndarray[Any, np.dtype[np.float64]] = np.log1p(np.maximum(ref, 1.0))
+    return out
 
 
 def _on_time_probability(
