@@ -273,7 +273,7 @@ def test_an_unchecked_safe_day_is_never_sooner_than_the_stores_day() -> None:
     """Too little history before the calibration slice: the store's day is the floor."""
     early = train(HISTORY, date(2024, 3, 1), params=replace(PARAMS, calibration_days=60))
     assert early.metadata["band_shifts"] == {}
-    assert early.metadata["promise_floor"] is True
+    assert early.metadata["promise_floor"] == [0, 1, 2]
     rows = [
         r
         for r in snapshots(
@@ -284,4 +284,4 @@ def test_an_unchecked_safe_day_is_never_sooner_than_the_stores_day() -> None:
     for row, p in zip(rows, early.predict_many(rows), strict=True):
         assert row.promised_at is not None
         assert p.latest.date() >= row.promised_at.date()
-    assert train(HISTORY, UNTIL, params=PARAMS).metadata["promise_floor"] is False
+    assert train(HISTORY, UNTIL, params=PARAMS).metadata["promise_floor"] == []

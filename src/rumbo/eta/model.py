@@ -43,6 +43,8 @@ AT_RISK_BELOW = 0.8
 FORMAT = 2
 # The safe day is never allowed to break more often than the p90's nominal 1 in 10.
 MAX_LATE_TARGET = 0.1
+# Orders before the calibration slice needed to measure anything with it.
+MIN_CALIBRATION_ORDERS = 50
 # Most orders arrive within 30 days; younger ones are still partly unknown at a cutoff.
 CENSORING_GUARD_DAYS = 30
 
@@ -217,10 +219,12 @@ class EtaModel:
             raw = _band_with_load(raw, x)
         shifted = _shifted(raw, x, self.metadata.get("band_shifts") or {})
         days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(np.expm1(shifted), 0.0, None)
-        if self.metadata.get("promise_floor"):
+        floor = self.metadata.get("promise_floor") or []
+        if floor:
             # Noon of the store's promised day: that day on every Brazilian clock.
             promised = x[:, _PROMISED] + 0.5
-            days[:, -1] = np.where(np.isnan(promised), days[:, -1], np.fmax(days[:, -1], promised))
+            unchecked = np.isin(x[:, _STAGE], floor) & ~np.isnan(promised)
+            days[:, -1] = np.where(unchecked, np.fmax(days[:, -1], promised), days[:, -1])
         return days
 
     def predict_many(self, rows: Sequence[Snapshot]) -> list[Prediction]:
@@ -509,8 +513,7 @@ def _calibrate(
         sel = stages == code
         n = int(sel.sum())
         if n < 30:
-            shifts[str(int(code))] = [0.0, 0.0]
-            continue
+            continue  # too few to measure: unchecked (see ``promise_floor``)
         level = min(1.0, 0.9 * (1 + 1 / n))
         k = min(n, math.ceil((n + 1) * (1.0 - late_target)))
         high_shift = float(np.sort(scores[sel])[k - 1])
@@ -595,10 +598,15 @@ def train(
             if datetime.combine(split, datetime.min.time()) <= h.purchased_at < guard
         ]
         check_rows = list(snapshots(late_orders, index, (0.0,)))
-        if len(early) >= 50 and check_rows and params.candidates:
+        # A model fitted on a handful of orders says nothing about one fitted on all of
+        # them (the first months of a store: 7 orders before the slice on Olist's).
+        split_at = datetime.combine(split, datetime.min.time())
+        early_orders = sum(1 for h in orders if h.delivered_at and h.delivered_at < split_at)
+        checkable = early_orders >= MIN_CALIBRATION_ORDERS and bool(check_rows)
+        if checkable and params.candidates:
             params, scores = _select(early, check_rows, params, seed)
             selection = {"mae_days": scores, "chosen": _variant(params)}
-        if len(early) >= 50 and check_rows:
+        if checkable:
             shifts = _calibrate(
                 _fit(early, params, seed),
                 check_rows,
@@ -609,7 +617,12 @@ def train(
             )
     regressors = _fit(data, params, seed)
     metadata = {
-        "promise_floor": bool(params.promise_floor and params.calibration_days and not shifts),
+        # Stages whose safe day was not checked: the store's day is their floor.
+        "promise_floor": sorted(
+            int(code)
+            for code in ("0", "1", "2")
+            if params.promise_floor and params.calibration_days and code not in shifts
+        ),
         "orders": len(orders),
         "snapshots": len(data),
         "store_late_rate": round(store_rate, 4),
