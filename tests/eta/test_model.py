@@ -254,7 +254,7 @@ def test_a_carrier_date_before_the_purchase_is_read_as_a_hand_over_at_approval()
 
 
 def test_the_variant_is_chosen_on_the_slice_before_the_cutoff_and_recorded() -> None:
-    candidates = ((("anchored", False),), (("anchored", True), ("half_life_days", 60.0)))
+    candidates = ((("anchored", False),), (("anchored", True),))
     chosen = train(HISTORY, UNTIL, params=replace(PARAMS, candidates=candidates))
     selection = chosen.metadata["selection"]
     assert len(selection["mae_days"]) == 2
