@@ -99,3 +99,33 @@ def test_status_maps_onto_a_prediction_stage() -> None:
     assert stage_of(Status.PREPARING) is Stage.PAID
     assert stage_of(Status.OUT_FOR_DELIVERY) is Stage.SHIPPED
     assert stage_of(Status.DELIVERED) is None
+
+
+def _delivered(order_id: str, state: str, purchased: datetime, days: float) -> OrderHistory:
+    return replace(
+        HISTORY[0],
+        order_id=order_id,
+        customer_state=state,
+        seller_state="SP",
+        purchased_at=purchased,
+        approved_at=purchased,
+        shipped_at=purchased + timedelta(days=1),
+        delivered_at=purchased + timedelta(days=days),
+    )
+
+
+def test_a_destination_with_few_deliveries_is_shrunk_towards_the_network() -> None:
+    start = datetime(2024, 1, 1)
+    many = [_delivered(f"sp{i}", "SP", start + timedelta(hours=i), 4.0) for i in range(300)]
+    few = [_delivered(f"am{i}", "AM", start + timedelta(hours=i), 20.0) for i in range(3)]
+    index = HistoryIndex([*many, *few])
+    at = datetime(2024, 3, 1)
+    sp, _ = index.prior("ltotal", "SP", "SP>SP", at)
+    am, _ = index.prior("ltotal", "AM", "SP>AM", at)
+    network = index.recent("ltotal", at, 1000)[0]
+    assert abs(math.expm1(sp) - 4.0) < 0.5  # 300 of its own: its own level
+    # Three deliveries in 20 days move the prior only part of the way from the network.
+    assert network < am < math.log1p(20.0)
+    assert am - network < (math.log1p(20.0) - network) / 2
+    # Before the first delivery nothing is known.
+    assert all(math.isnan(v) for v in index.prior("ltotal", "AM", "SP>AM", start))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -250,3 +251,37 @@ def test_a_carrier_date_before_the_purchase_is_read_as_a_hand_over_at_approval()
     elapsed = FEATURE_NAMES.index("elapsed_in_stage_days")
     assert first.features[elapsed] == 0.0
     assert second.features[FEATURE_NAMES.index("handling_days")] >= 0.0
+
+
+def test_the_variant_is_chosen_on_the_slice_before_the_cutoff_and_recorded() -> None:
+    candidates = ((("anchored", False),), (("anchored", True),))
+    chosen = train(HISTORY, UNTIL, params=replace(PARAMS, candidates=candidates))
+    selection = chosen.metadata["selection"]
+    assert len(selection["mae_days"]) == 2
+    best = min(selection["mae_days"], key=selection["mae_days"].get)
+    assert selection["chosen"] == best
+    # The model predicts as the variant it was trained as.
+    picked = json.loads(best)
+    assert chosen.metadata["params"]["anchored"] == picked["anchored"]
+    variant = replace(PARAMS, anchored=picked["anchored"], half_life_days=picked["half_life_days"])
+    again = train(HISTORY, UNTIL, params=variant)
+    rows = list(snapshots(HISTORY[-100:], HistoryIndex(HISTORY)))
+    assert (again.quantile_days(rows) == chosen.quantile_days(rows)).all()
+
+
+def test_an_unchecked_safe_day_is_never_sooner_than_the_stores_day() -> None:
+    """Too little history before the calibration slice: the store's day is the floor."""
+    early = train(HISTORY, date(2024, 3, 1), params=replace(PARAMS, calibration_days=60))
+    assert early.metadata["band_shifts"] == {}
+    assert early.metadata["promise_floor"] == [0, 1, 2]
+    rows = [
+        r
+        for r in snapshots(
+            [h for h in HISTORY if h.purchased_at.date() >= UNTIL], HistoryIndex(HISTORY)
+        )
+        if r.promised_at is not None
+    ][:200]
+    for row, p in zip(rows, early.predict_many(rows), strict=True):
+        assert row.promised_at is not None
+        assert p.latest.date() >= row.promised_at.date()
+    assert train(HISTORY, UNTIL, params=PARAMS).metadata["promise_floor"] == []

@@ -32,6 +32,13 @@ CLIP_DAYS = 60.0
 WINDOW_GLOBAL = 100
 WINDOW_GLOBAL_LONG = 400
 WINDOW_KEY = 30
+# The long-run level of a destination or a lane: its last PRIOR_WINDOW deliveries
+# (all of them on a store's first years), shrunk towards the coarser level by
+# PRIOR_STRENGTH pseudo-orders — a state with 5 deliveries is mostly the network's
+# level, one with 300 mostly its own (empirical Bayes, a fixed prior strength: the
+# baseline's own "at least 30 orders" rule, made smooth).
+PRIOR_WINDOW = 1000
+PRIOR_STRENGTH = 30.0
 
 
 class Stage(StrEnum):
@@ -89,6 +96,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "transit_recent_long",
     "total_recent",
     "promise_slack_recent",
+    "destination_total_prior",
+    "lane_total_prior",
+    "destination_transit_prior",
+    "lane_transit_prior",
+    "total_load",
+    "transit_load",
 )
 # Indices of the categorical columns (state codes), for HistGradientBoosting.
 CATEGORICAL: tuple[int, ...] = (1, 2)
@@ -153,6 +166,9 @@ class HistoryIndex:
         def add(key: str, known_at: datetime, value: float) -> None:
             points.setdefault(key, []).append((known_at.timestamp(), _clip(value)))
 
+        def log_add(key: str, known_at: datetime, value: float) -> None:
+            points.setdefault(key, []).append((known_at.timestamp(), math.log1p(_clip(value))))
+
         for h in histories:
             approved, shipped = milestones(h)
             ready = approved or h.purchased_at
@@ -163,7 +179,10 @@ class HistoryIndex:
                     add(f"handling|{h.seller_id}", shipped, handling)
             if h.delivered_at is None:
                 continue
-            add("total", h.delivered_at, _days(h.purchased_at, h.delivered_at))
+            total = _days(h.purchased_at, h.delivered_at)
+            add("total", h.delivered_at, total)
+            for key in _prior_keys("ltotal", h.customer_state, h.lane):
+                log_add(key, h.delivered_at, total)
             if h.promised_at is not None:
                 # Signed, not clipped: negative slack is a broken promise.
                 points.setdefault("slack", []).append(
@@ -176,6 +195,8 @@ class HistoryIndex:
                 continue
             transit = _days(shipped, h.delivered_at)
             add("transit", h.delivered_at, transit)
+            for key in _prior_keys("ltransit", h.customer_state, h.lane):
+                log_add(key, h.delivered_at, transit)
             if h.lane is not None:
                 add(f"transit|{h.lane}", h.delivered_at, transit)
                 if h.carrier is not None:
@@ -192,6 +213,42 @@ class HistoryIndex:
         if series is None:
             return NAN, 0
         return series.window(before.timestamp(), size)
+
+    def prior(
+        self, kind: str, state: str | None, lane: str | None, before: datetime
+    ) -> tuple[float, float]:
+        """log1p of the typical days (``kind``: "ltotal" from purchase, "ltransit" from
+        the hand-over) to a destination state and on a lane, from the deliveries known
+        strictly before ``before``, each shrunk towards the coarser level."""
+        level, _ = self.recent(kind, before, PRIOR_WINDOW)
+        if math.isnan(level):
+            return NAN, NAN
+        out = []
+        for key in _prior_keys(kind, state, lane)[1:]:
+            mean, n = self.recent(key, before, PRIOR_WINDOW)
+            if n:
+                level = (n * mean + PRIOR_STRENGTH * level) / (n + PRIOR_STRENGTH)
+            out.append(level)
+        while len(out) < 2:
+            out.append(level)
+        return out[0], out[1]
+
+    def load(self, kind: str, before: datetime) -> float:
+        """How much slower (log ratio) the last WINDOW_GLOBAL deliveries were than the
+        long run: positive when the network is congested."""
+        recent, n = self.recent(kind, before, WINDOW_GLOBAL)
+        long_run, _ = self.recent(kind, before, PRIOR_WINDOW)
+        return recent - long_run if n else NAN
+
+
+def _prior_keys(kind: str, state: str | None, lane: str | None) -> list[str]:
+    """The levels a prior shrinks through: the whole network, the state, the lane."""
+    keys = [kind]
+    if state is not None:
+        keys.append(f"{kind}|>{state}")
+        if lane is not None:
+            keys.append(f"{kind}|{lane}")
+    return keys
 
 
 def milestones(order: OrderHistory) -> tuple[datetime | None, datetime | None]:
@@ -265,6 +322,8 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         if order.customer_state is not None
         else NAN
     )
+    state_total, lane_total = index.prior("ltotal", order.customer_state, lane, at)
+    state_transit, lane_transit = index.prior("ltransit", order.customer_state, lane, at)
     day = at.date()
     features = (
         float(STAGE_CODE[stage]),
@@ -299,6 +358,12 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         index.recent("transit", at, WINDOW_GLOBAL_LONG)[0],
         index.recent("total", at, WINDOW_GLOBAL)[0],
         index.recent("slack", at, WINDOW_GLOBAL)[0],
+        state_total,
+        lane_total,
+        state_transit,
+        lane_transit,
+        index.load("ltotal", at),
+        index.load("ltransit", at),
     )
     delivered = order.delivered_at if order.delivered_at and order.delivered_at > at else None
     return Snapshot(

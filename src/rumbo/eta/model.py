@@ -19,7 +19,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -43,6 +43,8 @@ AT_RISK_BELOW = 0.8
 FORMAT = 2
 # The safe day is never allowed to break more often than the p90's nominal 1 in 10.
 MAX_LATE_TARGET = 0.1
+# Orders before the calibration slice needed to measure anything with it.
+MIN_CALIBRATION_ORDERS = 50
 # Most orders arrive within 30 days; younger ones are still partly unknown at a cutoff.
 CENSORING_GUARD_DAYS = 30
 
@@ -76,7 +78,21 @@ class TrainingParams:
     l2_regularization: float = 1.0
     offsets_days: tuple[float, ...] = TRAIN_OFFSETS_DAYS
     calibration_days: int = 90  # 0: no conformal calibration of the band
-    anchored: bool = False  # True: learn the ratio to recent times (see anchor_log_days)
+    anchored: bool = False  # True: learn the ratio to the lane's level (see anchor_log_days)
+    anchor_load: bool = False  # and move that level with the recent load
+    # Recency weight of training orders (None: equal). Off: a 90-day half-life raised
+    # the MAE at every stage over the backtest, and scikit-learn's weighted quantile
+    # leaves make every fit several times slower.
+    half_life_days: float | None = None
+    # Variants (TrainingParams overrides) tried on the calibration slice before the
+    # cutoff; the one whose likely day is closest there is trained (see ``train``).
+    candidates: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    # When the safe day cannot be checked on the calibration slice (too little history
+    # before it), never promise sooner than the store does.
+    promise_floor: bool = True
+    # p10 and p90 (not the likely day) move with the recent load, at calibration and
+    # prediction alike: the conformal scores are measured relative to the load.
+    adaptive_band: bool = True
     # Share of safe days allowed to break on the validation slice: the p90's own 1 in 10.
     # None: the store's day-level late rate over the training orders (at most
     # MAX_LATE_TARGET), which promises later to break no more often than the store did.
@@ -108,28 +124,52 @@ def matrix(rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
     )
 
 
-_STAGE, _SINCE_PURCHASE, _TRANSIT_RECENT, _TOTAL_RECENT = (
+(
+    _STAGE,
+    _PROMISED,
+    _ELAPSED,
+    _SINCE_PURCHASE,
+    _LANE_TOTAL,
+    _LANE_TRANSIT,
+    _TOTAL_LOAD,
+    _TRANSIT_LOAD,
+) = (
     FEATURE_NAMES.index(n)
-    for n in ("stage", "since_purchase_days", "transit_recent", "total_recent")
+    for n in (
+        "stage",
+        "promised_days",
+        "elapsed_in_stage_days",
+        "since_purchase_days",
+        "lane_total_prior",
+        "lane_transit_prior",
+        "total_load",
+        "transit_load",
+    )
 )
 
 
 def anchor_log_days(
-    x: np.ndarray[Any, np.dtype[np.float64]],
+    x: np.ndarray[Any, np.dtype[np.float64]], load: bool = False
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """log1p of a leak-free reference for the remaining days of each row.
 
-    Before shipping: the recent purchase-to-delivery mean minus the time already
-    spent; once shipped: the recent transit mean. The models learn the *ratio* of
-    the outcome to this reference, so when the whole network slows down (Black
-    Friday, a strike) the prediction moves with the recent orders instead of
-    repeating last year's level.
+    The reference is the simple guess the model must beat, made a little smarter: the
+    lane's long-run days (shrunk towards its state's and the network's, see
+    :meth:`~rumbo.eta.features.HistoryIndex.prior`) from purchase before the
+    hand-over, from the hand-over after it, less the time already spent. With
+    ``load`` it moves by how much slower the last deliveries were than the long run.
+    The models learn the *ratio* of the outcome to it; trees cannot extrapolate, so
+    a congestion never seen in training reaches the prediction only through this.
     """
     shipped = x[:, _STAGE] == 2
-    before = np.maximum(x[:, _TOTAL_RECENT] - x[:, _SINCE_PURCHASE], 1.0)
-    ref = np.where(shipped, x[:, _TRANSIT_RECENT], before)
+    level = np.where(shipped, x[:, _LANE_TRANSIT], x[:, _LANE_TOTAL])
+    if load:
+        level = level + np.nan_to_num(np.where(shipped, x[:, _TRANSIT_LOAD], x[:, _TOTAL_LOAD]))
+    spent = np.where(shipped, x[:, _ELAPSED], x[:, _SINCE_PURCHASE])
+    ref = np.expm1(level) - spent
     ref = np.where(np.isnan(ref), np.where(shipped, 7.0, 10.0), ref)  # no history yet
-    return np.log1p(np.maximum(ref, 0.5))
+    out: np.ndarray[Any, np.dtype[np.float64]] = np.log1p(np.maximum(ref, 1.0))
+    return out
 
 
 def _on_time_probability(
@@ -174,10 +214,20 @@ class EtaModel:
         # For a handful of rows, waking OpenMP threads costs far more than the trees
         # (and on a busy host they spin for milliseconds): predict on one thread.
         with threadpool_limits(limits=1 if len(rows) < 512 else None, user_api="openmp"):
-            anchored = bool(self.metadata.get("params", {}).get("anchored"))
-            raw = _log_days(self.regressors, x, anchored)
+            params = self.metadata.get("params", {})
+            raw = _log_days(
+                self.regressors, x, bool(params.get("anchored")), bool(params.get("anchor_load"))
+            )
+        if params.get("adaptive_band"):
+            raw = _band_with_load(raw, x)
         shifted = _shifted(raw, x, self.metadata.get("band_shifts") or {})
         days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(np.expm1(shifted), 0.0, None)
+        floor = self.metadata.get("promise_floor") or []
+        if floor:
+            # Noon of the store's promised day: that day on every Brazilian clock.
+            promised = x[:, _PROMISED] + 0.5
+            unchecked = np.isin(x[:, _STAGE], floor) & ~np.isnan(promised)
+            days[:, -1] = np.where(unchecked, np.fmax(days[:, -1], promised), days[:, -1])
         return days
 
     def predict_many(self, rows: Sequence[Snapshot]) -> list[Prediction]:
@@ -341,7 +391,10 @@ class _TrainingSet:
 
 
 def _fit(
-    data: _TrainingSet, params: TrainingParams, seed: int
+    data: _TrainingSet,
+    params: TrainingParams,
+    seed: int,
+    quantiles: tuple[float, ...] = QUANTILES,
 ) -> dict[float, HistGradientBoostingRegressor]:
     x = data.x.copy()
     for name in params.without:
@@ -349,26 +402,45 @@ def _fit(
     # A column with no value at all (Olist never names a carrier) trips sklearn's
     # binning; a constant column carries the same (no) information and is never split.
     x[:, np.isnan(x).all(axis=0)] = 0.0
-    y = data.y - anchor_log_days(x) if params.anchored else data.y
+    y = data.y - anchor_log_days(x, params.anchor_load) if params.anchored else data.y
     # Below ~100,000 rows the OpenMP threads cost more than they share: on a busy host
     # they spin for each of the trees' histograms (a store's history: 6 s on one
     # thread, 80 s on two contended cores).
     threads = 1 if len(y) < 100_000 else None
+    weight = None
+    if params.half_life_days:
+        # Recency: an order half a half-life older than the newest counts 1/sqrt(2).
+        age_days = (data.purchased.max() - data.purchased) / DAY
+        weight = np.power(0.5, age_days / params.half_life_days)
     with threadpool_limits(limits=threads, user_api="openmp"):
-        return {q: params.regressor(q, seed).fit(x, y) for q in QUANTILES}
+        return {q: params.regressor(q, seed).fit(x, y, sample_weight=weight) for q in quantiles}
 
 
 def _log_days(
     regressors: dict[float, HistGradientBoostingRegressor],
     x: np.ndarray[Any, np.dtype[np.float64]],
     anchored: bool,
+    load: bool = False,
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """log1p(remaining days) at each quantile, sorted: separate quantile models can
     cross on rare inputs, and sorting fixes the order without moving the median much."""
     raw = np.column_stack([regressors[q].predict(x) for q in sorted(regressors)])
     if anchored:
-        raw += anchor_log_days(x)[:, None]
+        raw += anchor_log_days(x, load)[:, None]
     return np.sort(raw, axis=1)
+
+
+def _band_with_load(
+    raw: np.ndarray[Any, np.dtype[np.float64]], x: np.ndarray[Any, np.dtype[np.float64]]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The band's ends moved (in log-days) by how much slower than the long run the last
+    deliveries were (see :meth:`~rumbo.eta.features.HistoryIndex.load`)."""
+    shipped = x[:, _STAGE] == 2
+    load = np.nan_to_num(np.where(shipped, x[:, _TRANSIT_LOAD], x[:, _TOTAL_LOAD]))
+    out = raw.copy()
+    out[:, 0] += load
+    out[:, -1] += load
+    return np.sort(out, axis=1)
 
 
 def _shifted(
@@ -414,6 +486,8 @@ def _calibrate(
     rows: Sequence[Snapshot],
     anchored: bool,
     late_target: float,
+    load: bool = False,
+    adaptive: bool = False,
 ) -> dict[str, list[float]]:
     """Per-stage shifts of the p10 and p90 (log-days) that make the band hold on ``rows``.
 
@@ -429,7 +503,9 @@ def _calibrate(
     """
     x = matrix(rows)
     y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
-    raw = _log_days(regressors, x, anchored)
+    raw = _log_days(regressors, x, anchored, load)
+    if adaptive:
+        raw = _band_with_load(raw, x)
     low, mid, high = raw[:, 0], raw[:, 1], raw[:, -1]
     needed = _needed_log_days(rows)
     # Orders whose likely day already reaches their delivery day are kept by any shift.
@@ -440,8 +516,7 @@ def _calibrate(
         sel = stages == code
         n = int(sel.sum())
         if n < 30:
-            shifts[str(int(code))] = [0.0, 0.0]
-            continue
+            continue  # too few to measure: unchecked (see ``promise_floor``)
         level = min(1.0, 0.9 * (1 + 1 / n))
         k = min(n, math.ceil((n + 1) * (1.0 - late_target)))
         high_shift = float(np.sort(scores[sel])[k - 1])
@@ -452,6 +527,35 @@ def _calibrate(
             high_shift,
         ]
     return shifts
+
+
+def _variant(params: TrainingParams) -> str:
+    return json.dumps(
+        {k: getattr(params, k) for k in ("anchored", "anchor_load", "half_life_days")},
+        sort_keys=True,
+    )
+
+
+def _select(
+    early: _TrainingSet, rows: Sequence[Snapshot], params: TrainingParams, seed: int
+) -> tuple[TrainingParams, dict[str, float]]:
+    """The variant of ``params.candidates`` whose p50, fitted on ``early``, has the
+    lowest mean absolute error in days on ``rows`` (later orders it did not see):
+    validation on time, inside the training period. Ties keep the first."""
+    x = matrix(rows)
+    actual = np.array([r.remaining_days or 0.0 for r in rows])
+    best: tuple[float, TrainingParams] | None = None
+    scores: dict[str, float] = {}
+    for overrides in params.candidates:
+        variant = replace(params, **dict(overrides))
+        median = _fit(early, variant, seed, (0.5,))
+        days = np.expm1(_log_days(median, x, variant.anchored, variant.anchor_load)[:, 0])
+        mae = float(np.mean(np.abs(np.clip(days, 0.0, None) - actual)))
+        scores[_variant(variant)] = round(mae, 4)
+        if best is None or mae < best[0]:
+            best = (mae, variant)
+    assert best is not None
+    return best[1], scores
 
 
 def train(
@@ -483,6 +587,7 @@ def train(
         MAX_LATE_TARGET, params.late_target if params.late_target is not None else store_rate
     )
     shifts: dict[str, list[float]] = {}
+    selection: dict[str, Any] = {}
     if params.calibration_days:
         split = until - timedelta(days=params.calibration_days)
         # What was known on ``split`` (see training_orders), from the same snapshots.
@@ -496,15 +601,37 @@ def train(
             if datetime.combine(split, datetime.min.time()) <= h.purchased_at < guard
         ]
         check_rows = list(snapshots(late_orders, index, (0.0,)))
-        if len(early) >= 50 and check_rows:
-            shifts = _calibrate(_fit(early, params, seed), check_rows, params.anchored, late_target)
+        # A model fitted on a handful of orders says nothing about one fitted on all of
+        # them (the first months of a store: 7 orders before the slice on Olist's).
+        split_at = datetime.combine(split, datetime.min.time())
+        early_orders = sum(1 for h in orders if h.delivered_at and h.delivered_at < split_at)
+        checkable = early_orders >= MIN_CALIBRATION_ORDERS and bool(check_rows)
+        if checkable and params.candidates:
+            params, scores = _select(early, check_rows, params, seed)
+            selection = {"mae_days": scores, "chosen": _variant(params)}
+        if checkable:
+            shifts = _calibrate(
+                _fit(early, params, seed),
+                check_rows,
+                params.anchored,
+                late_target,
+                params.anchor_load,
+                params.adaptive_band,
+            )
     regressors = _fit(data, params, seed)
     metadata = {
+        # Stages whose safe day was not checked: the store's day is their floor.
+        "promise_floor": sorted(
+            int(code)
+            for code in ("0", "1", "2")
+            if params.promise_floor and params.calibration_days and code not in shifts
+        ),
         "orders": len(orders),
         "snapshots": len(data),
         "store_late_rate": round(store_rate, 4),
         "late_target": round(late_target, 4),
         "band_shifts": shifts,
+        "selection": selection,
         "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
