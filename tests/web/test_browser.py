@@ -124,7 +124,9 @@ def test_an_event_pushed_through_the_api_updates_the_open_page(
 ) -> None:
     order = _branded_order(server, tenant)
     page.goto(f"{server.url}/t/{order['tracking_code']}?lang=en")
-    page.wait_for_function("document.getElementById('live') !== null")
+    # Waits that run in Playwright's own world: the page's CSP (script-src 'self') refuses
+    # the eval() a polled string predicate needs.
+    page.wait_for_selector("#live", state="attached")
     page.wait_for_timeout(300)  # let EventSource connect
     with httpx.Client(base_url=server.url, timeout=10) as http:
         http.post(
@@ -297,7 +299,7 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
     email = page.locator("input[data-channel=email]")
     assert email.is_checked()
     email.uncheck()
-    page.wait_for_function("document.getElementById('notify-state').textContent.length > 0")
+    page.wait_for_selector("#notify-state:not(:empty)")
     assert not email.is_checked()  # a failed save would have put it back
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     [registration] = [r for r in registrations if r["scopeURL"].endswith("/t/")][:1]
