@@ -182,12 +182,12 @@ def serve(
 
 def _share_metrics_across_processes() -> Path | None:
     """Prometheus multiprocess mode for the workers uvicorn is about to start: one
-    shared, emptied directory (rumbo.ops.metrics). Returns the directory if it was
+    shared, emptied directory (rumbo.shared.metrics). Returns the directory if it was
     made here (removed at exit)."""
     import os
     import tempfile
 
-    from rumbo.ops.metrics import MULTIPROC_ENV
+    from rumbo.shared.metrics import MULTIPROC_ENV
 
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
@@ -712,7 +712,7 @@ def report(
     from rumbo.analytics.report import GROUPINGS, write_report
     from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
-    from rumbo.web.i18n import LANGUAGES, normalize_language
+    from rumbo.shared.i18n import LANGUAGES, normalize_language
 
     if group_by not in GROUPINGS:
         raise UserMistake(f"--group-by is one of {', '.join(GROUPINGS)}, not {group_by!r}")

@@ -23,7 +23,7 @@ from rumbo.events.service import IngestOutcome
 from rumbo.events.writer import IngestWriter
 from rumbo.kit.clock import ClockDep
 from rumbo.merchants.deps import MerchantDep
-from rumbo.ops.metrics import EVENTS
+from rumbo.shared.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
 

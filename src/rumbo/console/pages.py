@@ -27,22 +27,23 @@ from rumbo.console.service import SignedIn
 from rumbo.db import Database, SessionDep
 from rumbo.errors import RumboError, error_response
 from rumbo.kit.clock import Clock, ClockDep
+from rumbo.kit.codes import format_code
 from rumbo.kit.ranges import date_range
 from rumbo.kit.schemas import RowId
 from rumbo.models.staff import STAFF_ROLES
 from rumbo.models.support import INQUIRY_STATUSES, INQUIRY_TYPES
-from rumbo.orders.codes import format_code
-from rumbo.support import service as support
-from rumbo.support.analytics import support_figures
-from rumbo.web.content import N_
-from rumbo.web.i18n import (
+from rumbo.shared.i18n import (
+    LANGUAGE_NAMES,
     LANGUAGES,
+    N_,
     babel_locale,
+    choose_language,
     normalize_language,
     template_environment,
     translations,
 )
-from rumbo.web.pages import LANGUAGE_NAMES, choose_language
+from rumbo.support import service as support
+from rumbo.support.analytics import support_figures
 
 router = APIRouter(prefix="/console", include_in_schema=False, lifespan=auth.lifespan)
 

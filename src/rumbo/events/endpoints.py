@@ -13,7 +13,7 @@ from rumbo.events.service import IngestOutcome, NormalizedEvent, normalize_event
 from rumbo.events.writer import IngestWriter
 from rumbo.kit.bulk import items_of, one_or_list_schema
 from rumbo.merchants.deps import MerchantDep
-from rumbo.ops.metrics import EVENTS
+from rumbo.shared.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 

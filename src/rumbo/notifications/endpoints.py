@@ -3,14 +3,11 @@ the order's notification history."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from rumbo.config import SettingsDep
@@ -36,32 +33,12 @@ from rumbo.notifications.schemas import (
 )
 from rumbo.notifications.texts import UNSUBSCRIBE_DONE, UNSUBSCRIBE_QUESTION, UNSUBSCRIBE_TITLE
 from rumbo.public.service import TrackTokens, find_order
-from rumbo.web.i18n import translations
+from rumbo.shared.i18n import translations
 
 log = logging.getLogger(__name__)
 
 
-@contextlib.asynccontextmanager
-async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
-    """``rumbo serve`` on SQLite runs the background services (``rumbo worker``) itself."""
-    from rumbo.worker import run_services
-
-    if not app.state.settings.worker_in_process:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_services(app.state.settings, stop), name="rumbo-worker")
-    try:
-        yield
-    finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        except Exception:
-            log.exception("the in-process worker did not stop cleanly")
-
-
-router = APIRouter(lifespan=_in_process_worker)
+router = APIRouter()
 
 TokenHeader = Annotated[
     str | None, Header(alias="X-Tracking-Token", description="The token from /verify.")

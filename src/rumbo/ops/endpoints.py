@@ -14,7 +14,7 @@ from rumbo.db import Database
 from rumbo.errors import RumboError
 from rumbo.kit.clock import Clock
 from rumbo.ops.health import readiness
-from rumbo.ops.metrics import OutboxCollector, exposition
+from rumbo.shared.metrics import OutboxCollector, exposition
 
 router = APIRouter(tags=["operations"])
 

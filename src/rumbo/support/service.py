@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from rumbo.assistant.intents import Intent
 from rumbo.errors import Conflict, NotFound, RumboError
+from rumbo.kit.codes import CodeError, parse_tracking_code
 from rumbo.kit.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from rumbo.models import Conversation, ConversationTurn, Inquiry, Order, OrderNote, StaffUser
 from rumbo.models.support import INQUIRY_SOURCES, INQUIRY_STATUSES, INQUIRY_TYPES, TURN_ROLES
-from rumbo.orders.codes import CodeError, parse_tracking_code
-from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
+from rumbo.shared.i18n import DEFAULT_LANGUAGE, normalize_language
 
 InquiryType = Literal[
     "where_is_it", "delay", "damaged", "wrong_item", "return", "address_change", "other"

@@ -25,18 +25,17 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
+from rumbo.kit.codes import CodeError, parse_tracking_code
 from rumbo.kit.ratelimit import Limit, take_all
-from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.public.service import TrackTokens, find_order
+from rumbo.shared.i18n import N_, choose_language
 from rumbo.support.handover import AskOutcome, ask
-from rumbo.web.content import N_
 from rumbo.web.pages import (
     _cookie_name,
     _form_token_ok,
     _render,
     _same_origin,
     _tracking_page,
-    choose_language,
 )
 
 router = APIRouter(include_in_schema=False)

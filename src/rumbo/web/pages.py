@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -31,10 +30,7 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.errors import NotFound
 from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
-from rumbo.kit.timezones import zone_for
-from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
-from rumbo.orders.codes import (
+from rumbo.kit.codes import (
     ALPHABET,
     LENGTH,
     CodeError,
@@ -42,31 +38,20 @@ from rumbo.orders.codes import (
     normalize,
     parse_tracking_code,
 )
+from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
+from rumbo.kit.timezones import zone_for
+from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.public import service
 from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking
+from rumbo.shared.i18n import LANGUAGE_NAMES, LANGUAGES, N_, choose_language, translations
+from rumbo.shared.live import LiveHub
 from rumbo.web import content
-from rumbo.web.content import N_
-from rumbo.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, translations
-from rumbo.web.live import LiveHub
 
 WEB_DIR = Path(__file__).parent
 HEARTBEAT_SECONDS = 15.0
 _FORM_SALT = "rumbo.verify-form.v1"
 _FORM_TTL = 2 * 3600
-LANGUAGE_NAMES = {"pt-BR": "Português", "es": "Español", "en": "English"}
-
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    hub = LiveHub(app.state.db)
-    app.state.live = hub
-    hub.watch(app.state.public_views)
-    hub.start()
-    try:
-        yield
-    finally:
-        hub.stop()
 
 
 class _Static(StaticFiles):
@@ -79,7 +64,7 @@ class _Static(StaticFiles):
         return response
 
 
-router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+router = APIRouter(include_in_schema=False)
 router.mount("/static", _Static(directory=WEB_DIR / "static"), name="static")
 
 
@@ -98,32 +83,6 @@ def _environment(language: str) -> Environment:
     )
     env.install_gettext_translations(translations(language, "messages"), newstyle=True)  # type: ignore[attr-defined]
     return env
-
-
-def choose_language(
-    requested: str | None, customer_locale: str | None, accept_language: str | None
-) -> str:
-    """``?lang=``, else the order's customer locale, else Accept-Language, else English."""
-    for candidate in (requested, customer_locale):
-        language = normalize_language(candidate)
-        if language:
-            return language
-    if accept_language:
-        weighted: list[tuple[float, int, str]] = []
-        for position, part in enumerate(accept_language.split(",")):
-            tag, _, params = part.strip().partition(";")
-            quality = 1.0
-            if params.strip().startswith("q="):
-                try:
-                    quality = float(params.strip()[2:])
-                except ValueError:
-                    quality = 0.0
-            weighted.append((-quality, position, tag))
-        for _, _, tag in sorted(weighted):
-            language = normalize_language(tag)
-            if language:
-                return language
-    return DEFAULT_LANGUAGE
 
 
 def _render(
@@ -164,7 +123,7 @@ def _with_query(path: str, **params: str | None) -> str:
 def code_problem(typed: str, error: CodeError) -> tuple[str, dict[str, Any]]:
     """The (translatable) message of a typed code's mistake, with its values.
 
-    The English text is the one ``rumbo.orders.codes`` raises."""
+    The English text is the one ``rumbo.kit.codes`` raises."""
     code = normalize(typed)
     if error.reason == "wrong_length":
         return N_("A tracking code has %(expected)s characters; this one has %(got)s."), {

@@ -1,3 +1,6 @@
+"""``POST /api/v1/track/{code}/ask``: the shopper's question, answered by the assistant and
+kept by support (:mod:`rumbo.support.handover`); here, above both, not in ``assistant``."""
+
 from __future__ import annotations
 
 from typing import Annotated
