@@ -21,6 +21,7 @@ from rumbo.console import pages as console_pages
 from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
+from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
@@ -38,6 +39,7 @@ from rumbo.ops import endpoints as ops_endpoints
 from rumbo.ops.middleware import OpsMiddleware
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.orders.schemas import OrderCreate
+from rumbo.orders.writer import OrderWriter
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.reactions import subscribe_all
@@ -191,7 +193,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.writer.start()
+        # The group-commit writers: events, then positions and orders.
+        writers = (app.state.writer, app.state.position_writer, app.state.order_writer)
+        for writer in writers:
+            writer.start()
         _freeze_startup_heap()
         if settings.env != "test":  # tests train it only where they ask questions
             warm_up_assistant()
@@ -208,7 +213,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 finally:
                     hub.stop()
         finally:
-            app.state.writer.stop()
+            for writer in reversed(writers):
+                writer.stop()
             db.dispose()
             process_stopped()
 
@@ -231,6 +237,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.key_cache = KeyCache()
     app.state.writer = IngestWriter(
         db, clock, max_skew=settings.max_clock_skew, threads=settings.writers
+    )
+    app.state.position_writer = PositionWriter(
+        db, clock, arriving_soon_meters=settings.arriving_soon_meters
+    )
+    app.state.order_writer = OrderWriter(
+        db,
+        clock,
+        base_url=settings.base_url,
+        max_skew=settings.max_clock_skew,
+        max_orders=settings.max_batch_size,
+        threads=settings.writers,
     )
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()

@@ -32,7 +32,8 @@ from rumbo.notifications.schemas import (
     WebhookUpdate,
 )
 from rumbo.notifications.texts import UNSUBSCRIBE_DONE, UNSUBSCRIBE_QUESTION, UNSUBSCRIBE_TITLE
-from rumbo.public.service import TrackTokens, find_order
+from rumbo.public.deps import TrackTokensDep
+from rumbo.public.service import find_order
 from rumbo.shared.i18n import translations
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,12 @@ def put_rules(body: RulesIn, session: SessionDep, merchant_id: MerchantDep) -> R
 def put_preferences(
     tracking_code: str,
     body: PreferencesIn,
-    request: Request,
+    tokens: TrackTokensDep,
     session: SessionDep,
     clock: ClockDep,
     token: TokenHeader = None,
 ) -> PreferencesOut:
     order = find_order(session, tracking_code)
-    tokens: TrackTokens = request.app.state.track_tokens
     if not tokens.is_valid_for(token, order.tracking_code):
         raise RumboError(
             "Verify the order first (X-Tracking-Token from /verify).", 401, "unauthorized"

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
@@ -22,6 +20,7 @@ from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
 from rumbo.models import Event
 from rumbo.orders import service
+from rumbo.orders.deps import OrderWriterDep
 from rumbo.orders.schemas import (
     OrderBatchResponse,
     OrderCreate,
@@ -31,29 +30,8 @@ from rumbo.orders.schemas import (
     ShipmentCreate,
     ShipmentOut,
 )
-from rumbo.orders.writer import OrderWriter
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = app.state.settings
-    writer = OrderWriter(
-        app.state.db,
-        app.state.clock,
-        base_url=settings.base_url,
-        max_skew=settings.max_clock_skew,
-        max_orders=settings.max_batch_size,
-        threads=settings.writers,
-    )
-    app.state.order_writer = writer
-    writer.start()
-    try:
-        yield
-    finally:
-        writer.stop()
-
-
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 
 _order = TypeAdapter(OrderCreate)
@@ -87,7 +65,9 @@ _CREATE_SCHEMA = one_or_list_schema("OrderCreate", 1000)
         }
     },
 )
-async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
+async def create_order(
+    request: Request, merchant_id: MerchantDep, settings: SettingsDep, writer: OrderWriterDep
+) -> Response:
     """One order object creates one order: 201, or 200 with the existing order when the
     same body was sent before. A list of up to 1,000 creates them together and answers
     200 with one outcome per item; an invalid or conflicting order is `rejected` without
@@ -97,7 +77,7 @@ async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise RumboError("The request body is not valid JSON.", 400, "invalid_json") from None
-    bodies, is_list = items_of(payload, request.app.state.settings.max_batch_size, "order")
+    bodies, is_list = items_of(payload, settings.max_batch_size, "order")
     valid: list[tuple[int, OrderCreate]] = []
     results: dict[int, OrderResult] = {}
     for index, body in enumerate(bodies):
@@ -115,7 +95,6 @@ async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
                 "This order is not valid.",
                 validation_details(exc.errors(include_input=False)),
             )
-    writer: OrderWriter = request.app.state.order_writer
     for outcome in await writer.submit(merchant_id, valid) if valid else []:
         if outcome.error is not None:
             if not is_list:

@@ -26,10 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from rumbo.config import Settings
-from rumbo.db import Database
+from rumbo.config import Settings, settings_of
+from rumbo.db import database_of
 from rumbo.errors import NotFound
-from rumbo.kit.clock import Clock
+from rumbo.kit.clock import clock_of
 from rumbo.kit.codes import (
     ALPHABET,
     LENGTH,
@@ -42,6 +42,7 @@ from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
 from rumbo.kit.timezones import zone_for
 from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.public import service
+from rumbo.public.deps import public_views, track_tokens
 from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking
 from rumbo.shared.i18n import LANGUAGE_NAMES, LANGUAGES, N_, choose_language, translations
@@ -146,9 +147,9 @@ def _cookie_name(code: str) -> str:
 def _load(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
     """The public view (verified if ``token`` is valid), the order id and its version."""
     count_lookup(request)
-    db: Database = request.app.state.db
-    views: service.PublicViews = request.app.state.public_views
-    tokens: service.TrackTokens = request.app.state.track_tokens
+    db = database_of(request)
+    views = public_views(request)
+    tokens = track_tokens(request)
     if token is None and (hit := views.cached_entry(code)) is not None:
         return PublicTracking.model_validate_json(hit.body), hit.order_id, hit.version
     with db.reader() as conn:
@@ -311,7 +312,7 @@ async def _tracking_page(
             (N_("No order has this tracking code."), {}),
         )
     language = choose_language(lang, tracking.language, accept)
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     context = _tracking_context(tracking, version, language)
     context.update(
         form_token=_form_token(settings, code),
@@ -335,8 +336,8 @@ def _channel_choices(request: Request, order_id: int) -> list[tuple[str, bool]]:
     the channel can send (Twilio set up, the store's WhatsApp sender). E-mail counts
     as on while the shopper chose nothing, since it is then the default.
     """
-    db: Database = request.app.state.db
-    settings: Settings = request.app.state.settings
+    db = database_of(request)
+    settings = settings_of(request)
     with db.reader() as conn:
         row = conn.execute(
             select(
@@ -383,7 +384,7 @@ async def manifest(tracking_code: str, request: Request, lang: str | None = None
         code = parse_tracking_code(tracking_code)
     except CodeError:
         raise NotFound("No order has this tracking code.", "tracking_code_unknown") from None
-    db: Database = request.app.state.db
+    db = database_of(request)
 
     def read() -> Any:
         with db.reader() as conn:
@@ -450,7 +451,7 @@ async def verify(
     lang: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The privacy gate as a form: same check and rate limits as the API's /verify."""
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     try:
         code = parse_tracking_code(tracking_code)
     except CodeError:
@@ -463,7 +464,7 @@ async def verify(
             form_error=(N_("This form expired. Please try again."), {}),
             status_code=403,
         )
-    db: Database = request.app.state.db
+    db = database_of(request)
     limits = answer_limits(request)
     client = client_address(request)
 
@@ -486,8 +487,8 @@ async def verify(
 
     outcome = await run_in_threadpool(check)
     if outcome is True:
-        tokens: service.TrackTokens = request.app.state.track_tokens
-        clock: Clock = request.app.state.clock
+        tokens = track_tokens(request)
+        clock = clock_of(request)
         token, _ = tokens.issue(code, clock.now())
         response = RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=303)
         response.set_cookie(
@@ -537,7 +538,7 @@ async def tracking_events(
         code = parse_tracking_code(tracking_code)
     except CodeError:
         return Response(status_code=404)
-    db: Database = request.app.state.db
+    db = database_of(request)
 
     def order_id() -> int | None:
         with db.reader() as conn:
