@@ -11,15 +11,14 @@ from pydantic import TypeAdapter, ValidationError
 from rumbo.config import SettingsDep
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError, error_body, validation_details
-from rumbo.events.schemas import EventOut, ItemError, LocationOut
+from rumbo.events.schemas import EventOut, ItemError
 from rumbo.events.status import Status
 from rumbo.kit.bulk import items_of, one_or_list_schema
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
-from rumbo.models import Event
-from rumbo.orders import service
+from rumbo.orders import views
 from rumbo.orders.deps import OrderWriterDep
 from rumbo.orders.schemas import (
     OrderBatchResponse,
@@ -177,23 +176,17 @@ def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> OrderPage:
-    now = clock.now()
-    orders, next_cursor = service.list_orders(
+    return views.order_page(
         session,
         merchant_id,
+        base_url=settings.base_url,
+        now=clock.now(),
         status=status,
         risk=risk,
         stale=stale,
-        now=now,
         q=q,
         cursor=cursor,
         limit=limit,
-    )
-    shipments = service.shipments_of(session, [o.id for o in orders])
-    news = service.shipments_news(session, [s for o in orders for s in shipments[o.id]], now)
-    return OrderPage(
-        items=[service.order_out(o, shipments[o.id], settings.base_url, news) for o in orders],
-        next_cursor=next_cursor,
     )
 
 
@@ -205,10 +198,9 @@ def get_order(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> OrderOut:
-    order = service.get_order(session, merchant_id, order_id)
-    shipments = service.shipments_of(session, [order.id])[order.id]
-    news = service.shipments_news(session, shipments, clock.now())
-    return service.order_out(order, shipments, settings.base_url, news)
+    return views.order_view(
+        session, merchant_id, order_id, base_url=settings.base_url, now=clock.now()
+    )
 
 
 @router.post(
@@ -228,38 +220,12 @@ def add_shipment(
     merchant_id: MerchantDep,
     clock: ClockDep,
 ) -> ShipmentOut:
-    now = clock.now()
-    shipment, created = service.add_shipment(session, merchant_id, order_id, body, now)
+    shipment, created = views.added_shipment(session, merchant_id, order_id, body, clock.now())
     if not created:
         response.status_code = status.HTTP_200_OK
-    return service.shipment_out(
-        shipment, service.shipments_news(session, [shipment], now)[shipment.id]
-    )
+    return shipment
 
 
 @router.get("/{order_id}/events", response_model=list[EventOut], summary="The order's timeline")
 def order_events(order_id: RowId, session: SessionDep, merchant_id: MerchantDep) -> list[EventOut]:
-    return [event_out(e) for e in service.order_events(session, merchant_id, order_id)]
-
-
-def event_out(event: Event) -> EventOut:
-    has_place = any(
-        v is not None for v in (event.city, event.state, event.country, event.lat, event.lon)
-    )
-    return EventOut(
-        id=event.id,
-        event_id=event.event_id,
-        source=event.source,
-        status=Status(event.status) if event.status else None,
-        occurred_at=event.occurred_at,
-        received_at=event.received_at,
-        shipment_id=event.shipment_id,
-        code=event.code,
-        description=event.description,
-        location=LocationOut(
-            city=event.city, state=event.state, country=event.country, lat=event.lat, lon=event.lon
-        )
-        if has_place
-        else None,
-        raw=orjson.loads(event.raw),
-    )
+    return views.timeline(session, merchant_id, order_id)
