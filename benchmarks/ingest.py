@@ -49,9 +49,9 @@ from common import NO_ABUSE_LIMITS, FreshDatabase, free_port
 from sqlalchemy import insert
 
 from rumbo.db import make_engine
+from rumbo.kit.codes import new_tracking_code
 from rumbo.merchants.service import create_merchant
 from rumbo.models import Order
-from rumbo.orders.codes import new_tracking_code
 
 ROOT = Path(__file__).resolve().parent
 RUMBO = Path(sys.executable).with_name("rumbo")

@@ -12,9 +12,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rumbo import __version__
+from rumbo import __version__, worker
 from rumbo.analytics import endpoints as analytics_endpoints
-from rumbo.assistant import endpoints as assistant_endpoints
 from rumbo.assistant.service import warm_up as warm_up_assistant
 from rumbo.carriers import endpoints as carrier_endpoints
 from rumbo.config import Settings, get_settings
@@ -22,6 +21,7 @@ from rumbo.console import pages as console_pages
 from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
+from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
@@ -36,14 +36,17 @@ from rumbo.merchants.service import KeyCache
 from rumbo.notifications import channel_endpoints
 from rumbo.notifications import endpoints as notification_endpoints
 from rumbo.ops import endpoints as ops_endpoints
-from rumbo.ops.metrics import process_stopped
 from rumbo.ops.middleware import OpsMiddleware
 from rumbo.orders import endpoints as order_endpoints
 from rumbo.orders.schemas import OrderCreate
+from rumbo.orders.writer import OrderWriter
 from rumbo.public import endpoints as public_endpoints
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.reactions import subscribe_all
 from rumbo.routes import endpoints as route_endpoints
+from rumbo.shared.live import LiveHub
+from rumbo.shared.metrics import process_stopped
+from rumbo.support import ask_endpoints
 from rumbo.support import endpoints as support_endpoints
 from rumbo.web import chat as web_chat
 from rumbo.web import pages as web_pages
@@ -190,14 +193,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.writer.start()
+        # The group-commit writers: events, then positions and orders.
+        writers = (app.state.writer, app.state.position_writer, app.state.order_writer)
+        for writer in writers:
+            writer.start()
         _freeze_startup_heap()
         if settings.env != "test":  # tests train it only where they ask questions
             warm_up_assistant()
         try:
-            yield
+            # The background services (SQLite: in this process), then the live-update
+            # listener that tracking pages and cached public views wait on.
+            async with worker.in_process(settings):
+                hub = LiveHub(db)
+                app.state.live = hub
+                hub.watch(app.state.public_views)
+                hub.start()
+                try:
+                    yield
+                finally:
+                    hub.stop()
         finally:
-            app.state.writer.stop()
+            for writer in reversed(writers):
+                writer.stop()
             db.dispose()
             process_stopped()
 
@@ -220,6 +237,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.key_cache = KeyCache()
     app.state.writer = IngestWriter(
         db, clock, max_skew=settings.max_clock_skew, threads=settings.writers
+    )
+    app.state.position_writer = PositionWriter(
+        db, clock, arriving_soon_meters=settings.arriving_soon_meters
+    )
+    app.state.order_writer = OrderWriter(
+        db,
+        clock,
+        base_url=settings.base_url,
+        max_skew=settings.max_clock_skew,
+        max_orders=settings.max_batch_size,
+        threads=settings.writers,
     )
     app.state.track_tokens = TrackTokens(settings.secret_key, settings.track_token_ttl_seconds)
     app.state.public_views = PublicViews()
@@ -276,15 +304,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         events_endpoints,
         public_endpoints,
         merchant_endpoints,
-        assistant_endpoints,
+        ask_endpoints,  # the assistant's questions (assistant + support's handover)
         eta_endpoints,
         analytics_endpoints,
         carrier_endpoints,
         route_endpoints,  # depots, day plans, re-planning
-        notification_endpoints,  # rules, preferences, webhooks; in-process worker (lifespan)
+        notification_endpoints,  # rules, preferences, webhooks
         channel_endpoints,  # WhatsApp sender + Meta webhooks, Web Push subscriptions
         support_endpoints,  # inquiries API, support analytics
-        web_pages,  # tracking pages, /static, live-update listener (lifespan)
+        web_pages,  # tracking pages, /static
         web_chat,  # the tracking page's chat box
         console_pages,  # /console: staff sign-in, search, orders, inquiries
         console_routes,  # /console/routes: couriers' days on a map, lock, move, re-plan

@@ -6,15 +6,22 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from rumbo.config import get_settings
 from rumbo.errors import RumboError
+
+if TYPE_CHECKING:  # the commands import what they use when they run: a fast --help
+    from sqlalchemy.orm import Session
+
+    from rumbo.config import Settings
+    from rumbo.db import Database
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -65,6 +72,25 @@ def _window(from_: str, to: str) -> tuple[date, date]:
     return start, end
 
 
+@contextmanager
+def _database(settings: Settings | None = None) -> Iterator[Database]:
+    """The database for one command, disposed of when the command is done with it."""
+    from rumbo.db import Database
+
+    db = Database(settings or get_settings())
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def _session(*, write: bool = True) -> Iterator[Session]:
+    """One transaction of one command (committed on success), then the database closed."""
+    with _database() as db, db.session(write=write) as session:
+        yield session
+
+
 app = OneLineErrors(help="Rumbo: self-hosted order tracking.", no_args_is_help=True)
 merchant_app = OneLineErrors(help="Merchants and API keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
@@ -97,14 +123,11 @@ def _redact(url: str) -> str:
 @merchant_app.command("create")
 def merchant_create(name: str) -> None:
     """Create a merchant and print its first API key as JSON (shown only once)."""
-    from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
     from rumbo.merchants.service import create_merchant
 
-    db = Database(get_settings())
-    with db.session() as session:
+    with _session() as session:
         created = create_merchant(session, name, SystemClock().now())
-    db.dispose()
     typer.echo(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
 
 
@@ -182,12 +205,12 @@ def serve(
 
 def _share_metrics_across_processes() -> Path | None:
     """Prometheus multiprocess mode for the workers uvicorn is about to start: one
-    shared, emptied directory (rumbo.ops.metrics). Returns the directory if it was
+    shared, emptied directory (rumbo.shared.metrics). Returns the directory if it was
     made here (removed at exit)."""
     import os
     import tempfile
 
-    from rumbo.ops.metrics import MULTIPROC_ENV
+    from rumbo.shared.metrics import MULTIPROC_ENV
 
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
@@ -222,7 +245,6 @@ def run_demo(
 ) -> None:
     from datetime import UTC, datetime
 
-    from rumbo.db import Database
     from rumbo.demo.store import DemoStore
     from rumbo.kit.clock import SystemClock
     from rumbo.merchants.service import create_merchant, issue_key
@@ -230,8 +252,7 @@ def run_demo(
 
     console: dict[str, str] = {}
     if api_key is None:
-        db = Database(get_settings())
-        with db.session() as session:
+        with _session() as session:
             from sqlalchemy import select, update
 
             merchant_id = session.scalar(select(Merchant.id).where(Merchant.name == "Demo Store"))
@@ -248,7 +269,6 @@ def run_demo(
 
             demo_id = session.scalar(select(Merchant.id).where(Merchant.name == "Demo Store"))
             console = ensure_demo_staff(session, demo_id or 0, SystemClock().now())
-        db.dispose()
     store = DemoStore(client, api_key, orders_per_minute=orders_per_minute)  # type: ignore[arg-type]
     store.seed_orders(24, datetime.now(UTC), time.monotonic())
     past = None
@@ -256,9 +276,8 @@ def run_demo(
         from rumbo.demo.past import seed_past
 
         settings = get_settings()
-        db = Database(settings)
-        past = seed_past(db, demo_id or 0, settings.models_dir, SystemClock().now())
-        db.dispose()
+        with _database(settings) as db:
+            past = seed_past(db, demo_id or 0, settings.models_dir, SystemClock().now())
     typer.echo("")
     typer.echo("Demo store is running.")
     typer.echo(f"  API key (new this run): {api_key}")
@@ -302,41 +321,31 @@ def _merchant_named(name: str, *, create: bool = False) -> int:
     """The merchant called ``name``; an unknown name is a mistake unless ``create``."""
     from sqlalchemy import select
 
-    from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
     from rumbo.merchants.service import create_merchant
     from rumbo.models import Merchant
 
-    db = Database(get_settings())
-    try:
-        with db.session() as session:
-            merchant_id = session.scalar(
-                select(Merchant.id).where(Merchant.name == name).order_by(Merchant.id)
+    with _session() as session:
+        merchant_id = session.scalar(
+            select(Merchant.id).where(Merchant.name == name).order_by(Merchant.id)
+        )
+        if merchant_id is None and not create:
+            known = list(session.scalars(select(Merchant.name).order_by(Merchant.id)))
+            raise UserMistake(
+                f"no merchant named {name!r}"
+                + (f" (there are: {', '.join(known)})" if known else " (there are none)")
             )
-            if merchant_id is None and not create:
-                known = list(session.scalars(select(Merchant.name).order_by(Merchant.id)))
-                raise UserMistake(
-                    f"no merchant named {name!r}"
-                    + (f" (there are: {', '.join(known)})" if known else " (there are none)")
-                )
-            if merchant_id is None:
-                merchant_id = create_merchant(session, name, SystemClock().now()).merchant_id
-    finally:
-        db.dispose()
+        if merchant_id is None:
+            merchant_id = create_merchant(session, name, SystemClock().now()).merchant_id
     return merchant_id
 
 
 def _merchant_with_id(merchant_id: int) -> int:
-    from rumbo.db import Database
     from rumbo.models import Merchant
 
-    db = Database(get_settings())
-    try:
-        with db.session(write=False) as session:
-            if session.get(Merchant, merchant_id) is None:
-                raise UserMistake(f"No merchant has the id {merchant_id}.")
-    finally:
-        db.dispose()
+    with _session(write=False) as session:
+        if session.get(Merchant, merchant_id) is None:
+            raise UserMistake(f"No merchant has the id {merchant_id}.")
     return merchant_id
 
 
@@ -371,7 +380,6 @@ def import_olist(
     Re-running it changes nothing."""
     from rich.progress import Progress
 
-    from rumbo.db import Database
     from rumbo.eta.olist import read_olist
     from rumbo.eta.store import import_histories
     from rumbo.kit.clock import SystemClock
@@ -380,8 +388,7 @@ def import_olist(
         raise UserMistake(f"{folder} has no olist_orders_dataset.csv (Kaggle's Olist files)")
     merchant_id = _merchant_named(merchant, create=create_merchant)
     total = sum(1 for _ in (folder / "olist_orders_dataset.csv").open(encoding="utf-8")) - 1
-    db = Database(get_settings())
-    with Progress() as progress:
+    with _database() as db, Progress() as progress:
         task = progress.add_task("importing orders", total=total)
         summary = import_histories(
             db,
@@ -390,7 +397,6 @@ def import_olist(
             SystemClock().now(),
             progress=lambda n: progress.advance(task, n),
         )
-    db.dispose()
     typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
 
 
@@ -421,17 +427,14 @@ def eta_train(
     merchant: Annotated[str, typer.Option(help="Whose history to learn from.")] = "Olist",
 ) -> None:
     """Fit the delivery-date model and make it the current version."""
-    from rumbo.db import Database
     from rumbo.eta.model import train
     from rumbo.eta.store import histories_from_db
 
     cutoff = _date(until, "--until")
     merchant_id = _merchant_named(merchant)
     settings = get_settings()
-    db = Database(settings)
-    with db.session(write=False) as session:
+    with _session(write=False) as session:
         histories = histories_from_db(session, merchant_id)
-    db.dispose()
     try:
         model = train(histories, cutoff)
     except ValueError as exc:  # too few delivered orders before the cutoff
@@ -452,7 +455,6 @@ def eta_evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Score the current model on orders purchased in a window, beside the store's promise."""
-    from rumbo.db import Database
     from rumbo.eta.evaluation import evaluate, format_report
     from rumbo.eta.store import histories_from_db
 
@@ -460,10 +462,8 @@ def eta_evaluate(
     merchant_id = _merchant_named(merchant)
     settings = get_settings()
     model = _current_model(settings.models_dir)
-    db = Database(settings)
-    with db.session(write=False) as session:
+    with _session(write=False) as session:
         histories = histories_from_db(session, merchant_id)
-    db.dispose()
     try:
         report = evaluate(model, histories, start, end)
     except ValueError as exc:  # the window overlaps training, or no baseline
@@ -495,15 +495,13 @@ def eta_backtest(
 ) -> None:
     """Walk forward month by month: train before each month, evaluate the next N months
     beside the store's promise and the simple guesses, then say how often each goal held."""
-    from rumbo.db import Database
     from rumbo.eta.backtest import backtest, format_backtest
     from rumbo.eta.store import histories_from_db
 
     start, end = _month_or_day(from_), _month_or_day(to)
-    db = Database(get_settings())
-    with db.session(write=False) as session:
-        histories = histories_from_db(session, _merchant_named(merchant))
-    db.dispose()
+    merchant_id = _merchant_named(merchant)
+    with _session(write=False) as session:
+        histories = histories_from_db(session, merchant_id)
     try:
         result = backtest(histories, start, end, horizon_months)
     except ValueError as exc:
@@ -514,15 +512,13 @@ def eta_backtest(
 @eta_app.command("rescore")
 def eta_rescore() -> None:
     """Predict every open order now with the current model (the worker does it periodically)."""
-    from rumbo.db import Database
     from rumbo.eta.rescore import rescore_all
     from rumbo.eta.store import EtaService
     from rumbo.kit.clock import SystemClock
 
     settings = get_settings()
-    db = Database(settings)
-    summary = rescore_all(db, EtaService(db, settings.models_dir), SystemClock().now())
-    db.dispose()
+    with _database(settings) as db:
+        summary = rescore_all(db, EtaService(db, settings.models_dir), SystemClock().now())
     typer.echo(json.dumps({"scored": summary.scored, "newly_at_risk": len(summary.newly_at_risk)}))
 
 
@@ -551,7 +547,6 @@ def prune(
 ) -> None:
     """Retention: delete old device positions and blank old raw payloads (see
     docs/operations.md). Prints what was (or, with --dry-run, would be) removed."""
-    from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
     from rumbo.ops.retention import prune as apply
 
@@ -559,8 +554,7 @@ def prune(
     payloads = _age(payloads_older_than, "--payloads-older-than")
     if positions is None and payloads is None:
         raise UserMistake("say --positions-older-than and/or --payloads-older-than")
-    db = Database(get_settings())
-    try:
+    with _database() as db:
         report = apply(
             db,
             SystemClock().now(),
@@ -568,8 +562,6 @@ def prune(
             payloads_older_than=payloads,
             dry_run=dry_run,
         )
-    finally:
-        db.dispose()
     typer.echo(json.dumps(vars(report), default=str))
 
 
@@ -595,7 +587,6 @@ def staff_create(
     import sys
 
     from rumbo.console.service import create_staff, only_merchant_id
-    from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
 
     if password_stdin:
@@ -604,19 +595,15 @@ def staff_create(
         password = os.environ["RUMBO_STAFF_PASSWORD"]
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    db = Database(get_settings())
-    try:
-        with db.session() as session:
-            merchant_id = merchant if merchant is not None else only_merchant_id(session)
-            if merchant_id is None:
-                raise RumboError("Say which merchant with --merchant ID.", 422, "merchant_required")
-            staff = create_staff(
-                session, merchant_id, email, role, password, SystemClock().now(), name=name
-            )
-            created = {"staff_id": staff.id, "email": staff.email, "role": staff.role}
-            created["merchant_id"] = merchant_id
-    finally:
-        db.dispose()
+    with _session() as session:
+        merchant_id = merchant if merchant is not None else only_merchant_id(session)
+        if merchant_id is None:
+            raise RumboError("Say which merchant with --merchant ID.", 422, "merchant_required")
+        staff = create_staff(
+            session, merchant_id, email, role, password, SystemClock().now(), name=name
+        )
+        created = {"staff_id": staff.id, "email": staff.email, "role": staff.role}
+        created["merchant_id"] = merchant_id
     typer.echo(json.dumps(created))
 
 
@@ -672,15 +659,13 @@ def demo(
 def _demo_history(count: int, seed: int) -> None:
     from rich.progress import Progress
 
-    from rumbo.db import Database
     from rumbo.eta.history import generate_history
     from rumbo.eta.store import import_histories
     from rumbo.kit.clock import SystemClock
 
     merchant_id = _merchant_named("Demo History", create=True)
     histories = generate_history(count, seed=seed)
-    db = Database(get_settings())
-    with Progress() as progress:
+    with _database() as db, Progress() as progress:
         task = progress.add_task("writing history", total=len(histories))
         summary = import_histories(
             db,
@@ -689,7 +674,6 @@ def _demo_history(count: int, seed: int) -> None:
             SystemClock().now(),
             progress=lambda n: progress.advance(task, n),
         )
-    db.dispose()
     typer.echo(json.dumps({"merchant_id": merchant_id, **vars(summary)}))
 
 
@@ -710,9 +694,8 @@ def report(
 ) -> None:
     """Write the logistics report (figures, charts, bottlenecks) as one offline HTML file."""
     from rumbo.analytics.report import GROUPINGS, write_report
-    from rumbo.db import Database
     from rumbo.kit.clock import SystemClock
-    from rumbo.web.i18n import LANGUAGES, normalize_language
+    from rumbo.shared.i18n import LANGUAGES, normalize_language
 
     if group_by not in GROUPINGS:
         raise UserMistake(f"--group-by is one of {', '.join(GROUPINGS)}, not {group_by!r}")
@@ -720,14 +703,11 @@ def report(
     if language is None:
         raise UserMistake(f"--lang is one of {', '.join(LANGUAGES)}, not {lang!r}")
     start, end = _date(from_, "--from"), _date(to, "--to")
-    db = Database(get_settings())
-    try:
+    with _database() as db:
         path = write_report(
             db, start, end, SystemClock().now(), merchant_id=merchant,
             group_by=GROUPINGS[group_by], language=language, out=out,
         )  # fmt: skip
-    finally:
-        db.dispose()
     typer.echo(f"report written to {path.resolve()}")
 
 

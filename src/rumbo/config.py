@@ -228,9 +228,10 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def _settings_of(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
+    """The application's settings (for helpers that hold the request: see SettingsDep)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(_settings_of)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]

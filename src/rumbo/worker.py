@@ -1,7 +1,8 @@
 """``rumbo worker``: the background services, run side by side until stopped.
 
-Each domain that has background work exposes an ``async def run(settings, db, stop)``
-coroutine; this module only starts them and stops them together. ``rumbo serve``
+Each domain that has background work declares a
+:class:`~rumbo.shared.services.BackgroundService` (``SERVICE``, beside its ``run``);
+this module lists them, starts them and stops them together. ``rumbo serve``
 on SQLite runs the same services in-process.
 """
 
@@ -10,37 +11,54 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from rumbo.config import Settings
 from rumbo.db import Database
+from rumbo.devices import tasks as device_positions
+from rumbo.eta import rescore as eta_rescore
+from rumbo.events import stale as stale_thresholds
+from rumbo.notifications import tasks as notifications
 from rumbo.reactions import subscribe_all
+from rumbo.routes import tasks as route_windows
+from rumbo.shared.services import BackgroundService, Run
 
 log = logging.getLogger(__name__)
 
-Service = Callable[[Settings, Database, asyncio.Event], Coroutine[Any, Any, None]]
+
+# The services the domains declare (each its own ``SERVICE``), in start order.
+SERVICES: tuple[BackgroundService, ...] = (
+    eta_rescore.SERVICE,
+    stale_thresholds.SERVICE,
+    device_positions.SERVICE,
+    route_windows.SERVICE,
+    notifications.SERVICE,
+)
 
 
-def services() -> list[tuple[str, Service]]:
-    """The background services, by name. Imported lazily: each pulls in its domain."""
-    found: list[tuple[str, Service]] = []
-    from rumbo.eta.rescore import run as eta_rescore  # idle until a model is trained
+def services() -> list[tuple[str, Run]]:
+    """The background services, by name."""
+    return [(service.name, service.run) for service in SERVICES]
 
-    found.append(("eta-rescore", eta_rescore))
-    from rumbo.events.stale import run as stale_thresholds
 
-    found.append(("stale-thresholds", stale_thresholds))
-    from rumbo.devices.tasks import run as device_positions  # idle without RUMBO_MQTT_URL
-
-    found.append(("device-positions", device_positions))
-    from rumbo.routes.tasks import run as route_windows  # idle without a day under way
-
-    found.append(("route-windows", route_windows))
-    from rumbo.notifications.tasks import run as notifications
-
-    found.append(("notifications", notifications))
-    return found
+@asynccontextmanager
+async def in_process(settings: Settings) -> AsyncIterator[None]:
+    """``rumbo serve`` on SQLite runs the background services (``rumbo worker``) itself,
+    for as long as the application lives (entered by ``create_app``'s lifespan)."""
+    if not settings.worker_in_process:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_services(settings, stop), name="rumbo-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        except Exception:
+            log.exception("the in-process worker did not stop cleanly")
 
 
 async def run_services(settings: Settings, stop: asyncio.Event) -> None:

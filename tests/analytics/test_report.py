@@ -16,7 +16,7 @@ from rumbo.analytics.service import GroupBy, Stage
 from rumbo.cli import app as cli
 from rumbo.config import get_settings
 from rumbo.db import Database
-from rumbo.web.i18n import template_environment
+from rumbo.shared.i18n import template_environment
 from tests.analytics.test_lanes_and_weeks import load
 from tests.conftest import NOW, Tenant
 

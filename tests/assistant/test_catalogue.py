@@ -9,7 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 
 import rumbo.assistant
-from rumbo.web.i18n import LANGUAGES, translations
+from rumbo.shared.i18n import LANGUAGES, translations
 
 SOURCE = Path(rumbo.assistant.__file__).parent
 # Only singular messages (a plural comes back as a tuple of its forms).

@@ -10,7 +10,7 @@ from rumbo.assistant.dataset import in_scope, load_examples
 from rumbo.assistant.intents import Intent
 from rumbo.assistant.language import detect_language
 from rumbo.assistant.service import CONFIDENCE_THRESHOLD, default_classifier
-from rumbo.web.i18n import LANGUAGES
+from rumbo.shared.i18n import LANGUAGES
 
 
 def test_data_set_is_large_varied_and_split() -> None:

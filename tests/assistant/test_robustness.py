@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rumbo.assistant import Answer, Intent, answer
 from rumbo.assistant.evaluation import SCENARIOS
-from rumbo.web.i18n import LANGUAGES
+from rumbo.shared.i18n import LANGUAGES
 
 FACTS = list(SCENARIOS.values())
 

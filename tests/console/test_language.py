@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from rumbo.console.pages import LANGUAGE_COOKIE
 from rumbo.db import Database
+from rumbo.shared.i18n import LANGUAGES, normalize_language
 from rumbo.support import service as support
-from rumbo.web.i18n import LANGUAGES, normalize_language
 from tests.conftest import NOW, Tenant
 from tests.console.conftest import Staff, place, sign_in, signed_in
 from tests.factories import event_body

@@ -16,8 +16,8 @@ from rumbo.console.queries import QUEUE_PAGE
 from rumbo.console.service import ensure_demo_staff
 from rumbo.db import Database
 from rumbo.kit.clock import FixedClock
+from rumbo.kit.codes import format_code
 from rumbo.models import Inquiry, OutboxMessage, StaffUser
-from rumbo.orders.codes import format_code
 from rumbo.support import service as support
 from tests.conftest import NOW, Tenant
 from tests.console.conftest import Staff, make_staff, place, sign_in, signed_in

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 import rumbo.notifications
 from rumbo.notifications.rendering import catalogue
-from rumbo.web.i18n import catalogue_path
+from rumbo.shared.i18n import catalogue_path
 
 PACKAGE = Path(rumbo.notifications.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")

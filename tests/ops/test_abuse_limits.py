@@ -16,8 +16,8 @@ from sqlalchemy import event
 from rumbo.app import create_app
 from rumbo.config import Settings
 from rumbo.kit.clock import FixedClock
+from rumbo.kit.codes import ALPHABET, LENGTH, check_character, new_tracking_code
 from rumbo.kit.ratelimit import SlidingWindow
-from rumbo.orders.codes import ALPHABET, LENGTH, check_character, new_tracking_code
 from tests.conftest import Tenant, make_tenant
 from tests.factories import order_body
 from tests.ops.routes import every_route

@@ -109,7 +109,7 @@ def test_metrics_can_require_a_token(settings: Settings, clock: FixedClock) -> N
 
 _CHILD = """
 import sys
-from rumbo.ops.metrics import EVENTS, HTTP_REQUESTS
+from rumbo.shared.metrics import EVENTS, HTTP_REQUESTS
 EVENTS.labels("accepted").inc(int(sys.argv[1]))
 HTTP_REQUESTS.labels("GET", "/x", "200").inc()
 """
@@ -123,7 +123,7 @@ def test_metrics_of_several_processes_are_summed(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from rumbo.ops.metrics import exposition; "
+            "from rumbo.shared.metrics import exposition; "
             "import sys; sys.stdout.write(exposition()[0].decode())",
         ],
         env=env,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from rumbo.app import create_app
 from rumbo.config import Settings
 from rumbo.kit.clock import FixedClock
-from rumbo.orders.codes import new_tracking_code
+from rumbo.kit.codes import new_tracking_code
 from tests.conftest import Tenant, make_tenant
 from tests.public.test_track_api import placed
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from rumbo.orders.codes import check_character
+from rumbo.kit.codes import check_character
 from tests.conftest import Tenant
 from tests.factories import event_body, order_body
 

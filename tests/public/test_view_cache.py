@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from rumbo.db import Database
 from rumbo.public import service
 from rumbo.public.service import PublicViews, TrackTokens
-from rumbo.web.live import channel_for
+from rumbo.shared.live import channel_for
 from tests.conftest import Tenant, statements_sent
 from tests.factories import event_body, order_body
 

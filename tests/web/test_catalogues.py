@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from rumbo.web.i18n import LANGUAGES, catalogue_path, translations
+from rumbo.shared.i18n import LANGUAGES, catalogue_path, translations
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rumbo"
 KEYWORDS = {

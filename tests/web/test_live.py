@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy import create_engine, text
 
-from rumbo.web.live import LiveHub, channel_for
+from rumbo.shared.live import LiveHub, channel_for
 from tests.conftest import Tenant
 from tests.factories import event_body
 from tests.web.conftest import LiveServer, place_order

@@ -7,9 +7,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from rumbo.orders.codes import CodeError, parse_tracking_code
+from rumbo.kit.codes import CodeError, parse_tracking_code
+from rumbo.shared.i18n import choose_language
 from rumbo.web.content import contrast, palette
-from rumbo.web.pages import choose_language
 from tests.conftest import Tenant
 from tests.factories import event_body
 from tests.web.conftest import place_order

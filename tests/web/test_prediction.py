@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from rumbo.db import Database
 from rumbo.models import Order
-from rumbo.web import live
+from rumbo.shared import live
 from tests.conftest import Tenant
 from tests.factories import event_body
 from tests.web.conftest import place_order

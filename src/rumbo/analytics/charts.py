@@ -22,7 +22,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 from rumbo.analytics.service import GroupBy, HeatCell, Histogram, Stage, StageFigures, Week
-from rumbo.web.i18n import DEFAULT_LANGUAGE, babel_locale, normalize_language, translations
+from rumbo.shared.i18n import DEFAULT_LANGUAGE, babel_locale, normalize_language, translations
 
 
 class Wording:

@@ -43,7 +43,7 @@ from rumbo.db import Database
 from rumbo.errors import NotFound, RumboError
 from rumbo.events.stale import StaleCount
 from rumbo.models import Merchant
-from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language, template_environment
+from rumbo.shared.i18n import DEFAULT_LANGUAGE, normalize_language, template_environment
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 CSS_FILE = WEB_DIR / "static" / "analytics.css"

@@ -17,7 +17,7 @@ from rumbo.assistant import formatting
 from rumbo.assistant.facts import Answer, OrderFacts
 from rumbo.assistant.intents import Intent
 from rumbo.events.status import Status
-from rumbo.web.i18n import translations
+from rumbo.shared.i18n import translations
 
 DOMAIN = "assistant"
 

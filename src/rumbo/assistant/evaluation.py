@@ -62,7 +62,7 @@ from rumbo.assistant.orders import order_facts
 from rumbo.assistant.service import CONFIDENCE_THRESHOLD
 from rumbo.events.status import Status
 from rumbo.models import Event, Merchant, Order, Shipment
-from rumbo.web.i18n import LANGUAGES, babel_locale
+from rumbo.shared.i18n import LANGUAGES, babel_locale
 
 CHOSEN = "LR 0.6 + rules 0.4"
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time
 
-from rumbo.web.i18n import babel_locale
+from rumbo.shared.i18n import babel_locale
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

@@ -11,7 +11,7 @@ from rumbo.assistant.facts import Answer, OrderFacts
 from rumbo.assistant.intents import Intent
 from rumbo.assistant.language import detect_language
 from rumbo.assistant.text import normalize
-from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
+from rumbo.shared.i18n import DEFAULT_LANGUAGE, normalize_language
 
 # Below this probability the assistant says it is not sure and hands over to a person.
 # Chosen from the figures in rumbo.assistant.evaluation's docstring: at 0.35, 85 % of the

@@ -17,13 +17,13 @@ from rumbo.carriers.schemas import (
 )
 from rumbo.carriers.service import WebhookTarget
 from rumbo.config import SettingsDep
-from rumbo.db import Database, SessionDep
+from rumbo.db import DatabaseDep, SessionDep
+from rumbo.events.deps import IngestWriterDep
 from rumbo.events.schemas import IngestResponse
 from rumbo.events.service import IngestOutcome
-from rumbo.events.writer import IngestWriter
 from rumbo.kit.clock import ClockDep
 from rumbo.merchants.deps import MerchantDep
-from rumbo.ops.metrics import EVENTS
+from rumbo.shared.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
 
@@ -94,8 +94,7 @@ _RELAY_EXAMPLE: dict[str, Any] = {
 }
 
 
-def _webhook_target(request: Request, carrier: CarrierName, token: Token) -> WebhookTarget:
-    db: Database = request.app.state.db
+def _webhook_target(db: DatabaseDep, carrier: CarrierName, token: Token) -> WebhookTarget:
     # A short read transaction of its own: no lock is held while the writer stores events.
     with db.session(write=False) as session:
         return service.find_target(session, carrier, token)
@@ -190,11 +189,12 @@ def add_mapping(
         404: {"description": "Unknown carrier or URL token."},
     },
 )
-async def receive_webhook(request: Request, target: WebhookTargetDep) -> IngestResponse:
+async def receive_webhook(
+    request: Request, target: WebhookTargetDep, writer: IngestWriterDep
+) -> IngestResponse:
     body = await request.body()
     delivery = service.read_delivery(target, body, request.headers)
     EVENTS.labels("rejected").inc(len(delivery.rejected))  # refused before the writer
-    writer: IngestWriter = request.app.state.writer
     outcome = (
         await writer.submit(target.merchant_id, delivery.events)
         if delivery.events

@@ -31,12 +31,12 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
-from rumbo.config import Settings
+from rumbo.config import Settings, settings_of
 from rumbo.console import service
 from rumbo.console.service import SignedIn
-from rumbo.db import Database
+from rumbo.db import database_of
 from rumbo.errors import RumboError
-from rumbo.kit.clock import Clock
+from rumbo.kit.clock import clock_of
 from rumbo.kit.counters import delay_for, window_for
 from rumbo.kit.ratelimit import Limit, release_all, take_all
 
@@ -144,8 +144,8 @@ def current_staff(request: Request) -> SignedIn:
     token = request.cookies.get(COOKIE)
     if not token:
         raise SignInRequired(request)
-    db: Database = request.app.state.db
-    clock: Clock = request.app.state.clock
+    db = database_of(request)
+    clock = clock_of(request)
     now = clock.now()
     # Its own short transaction, like the API-key check: the page's session stays read-only.
     with db.session(write=False) as session:
@@ -173,7 +173,7 @@ AdminDep = Annotated[SignedIn, Depends(current_admin)]
 
 
 def _origins(request: Request) -> set[str]:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     return {
         f"{request.url.scheme}://{request.url.netloc}",
         "{0.scheme}://{0.netloc}".format(urlsplit(settings.base_url)),

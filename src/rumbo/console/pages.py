@@ -20,29 +20,30 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
 from rumbo.analytics.report import GROUPINGS, build_report
-from rumbo.config import Settings
+from rumbo.config import settings_of
 from rumbo.console import auth, queries, service
 from rumbo.console.auth import AdminDep, FormAdminDep, FormStaffDep, StaffDep
 from rumbo.console.service import SignedIn
-from rumbo.db import Database, SessionDep
+from rumbo.db import SessionDep, database_of
 from rumbo.errors import RumboError, error_response
-from rumbo.kit.clock import Clock, ClockDep
+from rumbo.kit.clock import ClockDep, clock_of
+from rumbo.kit.codes import format_code
 from rumbo.kit.ranges import date_range
 from rumbo.kit.schemas import RowId
 from rumbo.models.staff import STAFF_ROLES
 from rumbo.models.support import INQUIRY_STATUSES, INQUIRY_TYPES
-from rumbo.orders.codes import format_code
-from rumbo.support import service as support
-from rumbo.support.analytics import support_figures
-from rumbo.web.content import N_
-from rumbo.web.i18n import (
+from rumbo.shared.i18n import (
+    LANGUAGE_NAMES,
     LANGUAGES,
+    N_,
     babel_locale,
+    choose_language,
     normalize_language,
     template_environment,
     translations,
 )
-from rumbo.web.pages import LANGUAGE_NAMES, choose_language
+from rumbo.support import service as support
+from rumbo.support.analytics import support_figures
 
 router = APIRouter(prefix="/console", include_in_schema=False, lifespan=auth.lifespan)
 
@@ -281,7 +282,7 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    clock: Clock = request.app.state.clock
+    clock = clock_of(request)
     language = console_language(request)
     html = (
         _environment(language)
@@ -335,7 +336,7 @@ def _login_page(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     return render(
         request,
         "login.html",
@@ -364,9 +365,9 @@ def login(
     form_token: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/console",
 ) -> Response:
-    settings: Settings = request.app.state.settings
-    db: Database = request.app.state.db
-    clock: Clock = request.app.state.clock
+    settings = settings_of(request)
+    db = database_of(request)
+    clock = clock_of(request)
     target = auth.safe_next(next)
     auth.check_origin(request)
     if not auth.login_form_token_ok(settings, form_token):

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from rumbo.errors import RumboError
+from rumbo.kit.codes import CodeError, normalize, parse_tracking_code
 from rumbo.kit.pagination import decode_cursor, encode_cursor
 from rumbo.models import (
     Device,
@@ -31,7 +32,6 @@ from rumbo.models import (
     StaffUser,
 )
 from rumbo.models.support import INQUIRY_STATUSES, INQUIRY_TYPES
-from rumbo.orders.codes import CodeError, normalize, parse_tracking_code
 from rumbo.support import service as support
 
 SEARCH_LIMIT = 50

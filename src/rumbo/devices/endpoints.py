@@ -3,41 +3,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.routing import APIRoute
 
 from rumbo.db import SessionDep
 from rumbo.devices import service
+from rumbo.devices.deps import device_limit, position_writer, unknown_device_limit
 from rumbo.devices.osmand import parse_osmand_request
 from rumbo.devices.positions import PositionError
 from rumbo.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, RouteOut, RouteUpdate
-from rumbo.devices.writer import PositionWriter
 from rumbo.errors import RumboError
-from rumbo.kit.clock import Clock, ClockDep
-from rumbo.kit.ratelimit import Limit, client_address, refuse_if_limited, throttle
+from rumbo.kit.clock import ClockDep, clock_of
+from rumbo.kit.ratelimit import client_address, refuse_if_limited, throttle
 from rumbo.merchants.deps import MerchantDep
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    writer = PositionWriter(
-        app.state.db,
-        app.state.clock,
-        arriving_soon_meters=app.state.settings.arriving_soon_meters,
-    )
-    app.state.position_writer = writer
-    writer.start()
-    try:
-        yield
-    finally:
-        writer.stop()
-
-
-router = APIRouter(lifespan=_lifespan, tags=["courier devices"])
+router = APIRouter(tags=["courier devices"])
 
 
 @router.post(
@@ -155,7 +138,7 @@ _OSMAND_OPENAPI: dict[str, Any] = {
 async def osmand(request: Request) -> Response:
     """Query parameters, a form body or Traccar Client's JSON body, as Traccar's
     OsmAndProtocolDecoder accepts them. The answer is Traccar's: 200 with an empty body."""
-    clock: Clock = request.app.state.clock
+    clock = clock_of(request)
     content_type = request.headers.get("content-type")
     try:
         positions = parse_osmand_request(
@@ -169,16 +152,15 @@ async def osmand(request: Request) -> Response:
     # An unknown id costs the client address one try: the id is the device's only
     # credential, so scanning ids must be slow. Counted before the lookup, taken back
     # when every id turns out known (a working courier never spends this budget).
-    unknown: Limit = request.app.state.unknown_device_limit
+    unknown = unknown_device_limit(request)
     client = client_address(request)
     refuse_if_limited(
         unknown.take(client), "Too many unknown device ids from this address.", unknown.name
     )
-    per_device: Limit = request.app.state.device_limit
+    per_device = device_limit(request)
     for device_id in {p.device_id for p in positions}:
         throttle(per_device, device_id, "Too many positions from this device.")
-    writer: PositionWriter = request.app.state.position_writer
-    outcome = await writer.submit(positions)
+    outcome = await position_writer(request).submit(positions)
     if not outcome.unknown_devices:
         unknown.release(client)
     else:

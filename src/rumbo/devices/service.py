@@ -36,6 +36,7 @@ from rumbo.devices.schemas import (
 from rumbo.errors import Conflict, NotFound
 from rumbo.events.status import Status
 from rumbo.kit.setwise import arrays, chunks, unnest
+from rumbo.kit.topics import Topic
 from rumbo.models import Device, DevicePosition, DeviceRoute, Order, Shipment
 
 # A courier near a parcel that is already delivered, returned or cancelled is not news.
@@ -534,32 +535,22 @@ def _arriving_soon(
     return list(facts.values())
 
 
-def react(session: Session, arriving_soon: Sequence[ArrivingSoon], now: datetime) -> None:
-    """What must commit together with stored positions: ``arriving_soon`` facts were
-    just recorded (each once per shipment). Notifications adds its one call here
-    (its outbox, in this same transaction), as for ``rumbo.events.service.react``.
-    A parcel on the day's planned route is not told "arriving soon": its "arriving
-    between …" notice already says more."""
-    from rumbo.notifications.arrival import on_planned_route
-    from rumbo.notifications.message import Kind
-    from rumbo.notifications.outbox import News, enqueue_news
+@dataclass(frozen=True, slots=True)
+class CouriersNear:
+    """Stored positions brought couriers near these stops (each fact once per shipment)."""
 
-    planned = on_planned_route(session, [(f.shipment_id, f.at) for f in arriving_soon])
-    by_merchant: dict[int, list[News]] = {}
-    for fact in arriving_soon:
-        if fact.shipment_id in planned:
-            continue
-        payload = {
-            "status": "out_for_delivery",
-            "status_at": fact.at.isoformat(),
-            "shipment_id": fact.shipment_id,
-            "distance_m": round(fact.distance_m),
-        }
-        by_merchant.setdefault(fact.merchant_id, []).append(
-            News(fact.order_id, Kind.ARRIVING_SOON, payload)
-        )
-    for merchant_id, news in by_merchant.items():
-        enqueue_news(session, merchant_id, news, now)
+    arriving_soon: Sequence[ArrivingSoon]
+    now: datetime
+
+
+# Notifications' outbox subscribes (rumbo.reactions), in the positions' transaction.
+COURIERS_NEAR: Topic[CouriersNear] = Topic("devices.couriers_near")
+
+
+def react(session: Session, arriving_soon: Sequence[ArrivingSoon], now: datetime) -> None:
+    """Announce what must commit together with stored positions: ``arriving_soon`` facts
+    were just recorded, as ``rumbo.events.service.react`` does for events."""
+    COURIERS_NEAR.publish(session, CouriersNear(arriving_soon, now))
 
 
 # --- the shopper's view -----------------------------------------------------------------

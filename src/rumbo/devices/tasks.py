@@ -43,7 +43,8 @@ from rumbo.db import Database
 from rumbo.devices.positions import Position, PositionError, parse_mqtt_position
 from rumbo.devices.service import store_positions
 from rumbo.kit.clock import Clock, SystemClock
-from rumbo.ops.metrics import POSITIONS
+from rumbo.shared.metrics import POSITIONS
+from rumbo.shared.services import BackgroundService
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class _Message:
     payload: bytes
 
 
-def _client(url: str) -> tuple[mqtt.Client, str, int]:
+def mqtt_client(url: str) -> tuple[mqtt.Client, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
         raise ValueError(f"RUMBO_MQTT_URL must be mqtt://host[:port], not {parts.scheme}://")
@@ -73,6 +74,41 @@ def _client(url: str) -> tuple[mqtt.Client, str, int]:
         client.tls_set()
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     return client, parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883)
+
+
+def check_broker(url: str, timeout: float) -> tuple[bool, str]:
+    """Connect to the broker and wait for its CONNACK (MQTT 3.1.1 §3.2: a broker
+    that accepts the connection answers CONNACK with return code 0): (ok, detail)."""
+    accepted = threading.Event()
+    refused: list[str] = []
+    try:
+        client, host, port = mqtt_client(url)
+    except ValueError as exc:
+        return False, str(exc)
+
+    def on_connect(_: object, __: object, ___: object, reason: object, ____: object) -> None:
+        if getattr(reason, "is_failure", False):
+            refused.append(str(reason))
+        accepted.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port, keepalive=10)
+        client.loop_start()
+        try:
+            if not accepted.wait(timeout):
+                detail, ok = f"no CONNACK from {host}:{port} within {timeout:g}s", False
+            elif refused:
+                detail, ok = f"broker refused the connection: {refused[0]}", False
+            else:
+                detail, ok = "reachable", True
+            client.disconnect()
+        finally:
+            client.loop_stop()
+    except OSError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        detail, ok = f"{host}:{port}: " + f"{type(exc).__name__}: {first}"[:300], False
+    return ok, detail
 
 
 async def run(
@@ -96,7 +132,7 @@ async def run(
     # paho's thread appends, one writer thread drains and commits: no event-loop hop
     # per message (measured: the per-message wake-ups, not the database, were the limit).
     inbox: queue.SimpleQueue[_Message | None] = queue.SimpleQueue()
-    client, host, port = _client(settings.mqtt_url)
+    client, host, port = mqtt_client(settings.mqtt_url)
 
     def on_connect(client: mqtt.Client, _: object, __: object, reason: object, ___: object) -> None:
         # (Re)subscribe on every connection: a clean session forgets subscriptions.
@@ -181,3 +217,6 @@ def _store(db: Database, batch: list[_Message], clock: Clock, meters: float) -> 
             log.info(
                 "MQTT positions from unregistered devices: %s", sorted(outcome.unknown_devices)
             )
+
+
+SERVICE = BackgroundService("device-positions", run)  # idle without RUMBO_MQTT_URL

@@ -16,7 +16,7 @@ from rumbo.devices.positions import Position
 from rumbo.devices.service import StoreOutcome, store_positions
 from rumbo.kit.batching import BatchWriter
 from rumbo.kit.clock import Clock
-from rumbo.ops.metrics import POSITIONS
+from rumbo.shared.metrics import POSITIONS
 
 
 def _count(outcomes: Sequence[StoreOutcome]) -> None:

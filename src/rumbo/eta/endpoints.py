@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError
 from rumbo.eta.days import history_zone
+from rumbo.eta.deps import EtaServiceDep
 from rumbo.eta.schemas import EtaOut
-from rumbo.eta.store import EtaService
 from rumbo.events.status import TERMINAL, Status
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.schemas import RowId
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/orders", tags=["delivery dates"])
 )
 def order_eta(
     order_id: RowId,
-    request: Request,
+    service: EtaServiceDep,
     session: SessionDep,
     merchant_id: MerchantDep,
     clock: ClockDep,
@@ -39,7 +39,6 @@ def order_eta(
             409,
             "order_finished",
         )
-    service: EtaService = request.app.state.eta
     prediction, model = service.predict(session, order, clock.now())
     zone = history_zone((order.destination or {}).get("country"))
     return EtaOut(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,8 +29,10 @@ from rumbo.eta.features import features_at
 from rumbo.eta.model import Prediction
 from rumbo.eta.store import EtaService, histories_from_db
 from rumbo.events.status import TERMINAL
+from rumbo.kit.topics import Topic
 from rumbo.models import EtaPromise, Order
-from rumbo.web import live
+from rumbo.shared import live
+from rumbo.shared.services import BackgroundService
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +173,29 @@ def _dates_changed(row: Any, prediction: Prediction, zone: ZoneInfo) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AtRisk:
+    """One order newly at risk, with what its "may be delayed" message tells."""
+
+    order_id: int
+    status: str
+    status_at: datetime
+    risk: str
+    promised: Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewlyAtRiskNews:
+    merchant_id: int
+    orders: Sequence[AtRisk]
+    now: datetime
+
+
+# The proactive "your order may be delayed" subscribes here (rumbo.reactions): its
+# outbox rows commit with the new scores.
+NEWLY_AT_RISK: Topic[NewlyAtRiskNews] = Topic("eta.newly_at_risk")
+
+
 def _warn(
     session: Session,
     merchant_id: int,
@@ -177,21 +203,18 @@ def _warn(
     orders: dict[int, Any],
     now: datetime,
 ) -> None:
-    """The proactive "your order may be delayed", through the notification rules; its
-    idempotency key holds the promised date, so it goes once per order and promise."""
-    from rumbo.notifications.message import Kind
-    from rumbo.notifications.outbox import News, enqueue_news
-
-    news = []
-    for item in risky:
-        order = orders[item.order_id]
-        payload = {
-            "status": order.status,
-            "status_at": (order.status_at or now).isoformat(),
-            "risk": item.risk,
-        }
-        news.append(News(item.order_id, Kind.MAY_BE_DELAYED, payload, promise=item.promised))
-    enqueue_news(session, merchant_id, news, now)
+    """Announce the orders newly at risk, with the status they show and the promise."""
+    at_risk = [
+        AtRisk(
+            item.order_id,
+            orders[item.order_id].status,
+            orders[item.order_id].status_at or now,
+            item.risk,
+            item.promised,
+        )
+        for item in risky
+    ]
+    NEWLY_AT_RISK.publish(session, NewlyAtRiskNews(merchant_id, at_risk, now))
 
 
 def rescore_all(db: Database, service: EtaService, now: datetime) -> RescoreSummary:
@@ -232,3 +255,6 @@ async def run(settings: Settings, db: Database, stop: asyncio.Event) -> None:
             log.exception("re-scoring failed")
         with contextlib.suppress(TimeoutError):  # the period ended without a stop
             await asyncio.wait_for(stop.wait(), timeout=settings.rescore_seconds)
+
+
+SERVICE = BackgroundService("eta-rescore", run)  # idle until a model is trained

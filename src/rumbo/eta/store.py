@@ -38,8 +38,8 @@ from rumbo.eta.history import OrderHistory
 from rumbo.eta.model import EtaModel, Prediction
 from rumbo.events.service import NormalizedEvent, ingest
 from rumbo.events.status import Status
+from rumbo.kit.codes import new_tracking_code
 from rumbo.models import Event, Order
-from rumbo.orders.codes import new_tracking_code
 
 BATCH = 500
 

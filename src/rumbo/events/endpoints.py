@@ -7,13 +7,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
+from rumbo.config import SettingsDep
 from rumbo.errors import RumboError, error_body, validation_details
+from rumbo.events.deps import IngestWriterDep
 from rumbo.events.schemas import EventIn, EventResult, IngestResponse, ItemError
 from rumbo.events.service import IngestOutcome, NormalizedEvent, normalize_event
-from rumbo.events.writer import IngestWriter
 from rumbo.kit.bulk import items_of, one_or_list_schema
 from rumbo.merchants.deps import MerchantDep
-from rumbo.ops.metrics import EVENTS
+from rumbo.shared.metrics import EVENTS
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -80,7 +81,9 @@ _STATUS_FOR = {
         },
     },
 )
-async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONResponse:
+async def ingest_events(
+    request: Request, merchant_id: MerchantDep, settings: SettingsDep, writer: IngestWriterDep
+) -> JSONResponse:
     """Store events idempotently. Each item's outcome is `accepted`, `duplicate` or
     `rejected` with a reason; a bad item never sinks the rest of the batch.
 
@@ -96,10 +99,8 @@ async def ingest_events(request: Request, merchant_id: MerchantDep) -> JSONRespo
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise RumboError("The request body is not valid JSON.", 400, "invalid_json") from None
-    settings = request.app.state.settings
     valid, rejected, is_list = parse_items(payload, settings.max_batch_size)
     EVENTS.labels("rejected").inc(len(rejected))  # refused before the writer
-    writer: IngestWriter = request.app.state.writer
     if valid:
         outcome = await writer.submit(merchant_id, valid)
     else:

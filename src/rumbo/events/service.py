@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from rumbo.events.pipeline import Ingested, StatusChange, publish
 from rumbo.events.schemas import EventIn, EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
+from rumbo.kit.codes import CodeError, parse_tracking_code
 from rumbo.kit.setwise import among, arrays, chunks, pg_update, unnest
 from rumbo.models import Event, Order, Shipment
-from rumbo.orders.codes import CodeError, parse_tracking_code
 
 # A carrier may scan a parcel a little before the store registers the shipment.
 SHIPMENT_GRACE = timedelta(days=3)

@@ -58,6 +58,7 @@ from rumbo.db import Database
 from rumbo.events.status import RANK, TERMINAL, Status
 from rumbo.models import Event, Order, Shipment, StaleThreshold
 from rumbo.models.types import UTCDateTime
+from rumbo.shared.services import BackgroundService
 
 log = logging.getLogger(__name__)
 
@@ -436,3 +437,6 @@ def stale_counts(
         StaleCount(row.grp, int(row.open), int(row.stale or 0)) for row in session.execute(stmt)
     ]
     return sorted(counts, key=lambda c: (-c.stale, -c.open, c.group or ""))
+
+
+SERVICE = BackgroundService("stale-thresholds", run)

@@ -20,7 +20,7 @@ from rumbo.db import Database
 from rumbo.events.service import MAX_CLOCK_SKEW, IngestOutcome, NormalizedEvent, ingest
 from rumbo.kit.batching import BatchWriter
 from rumbo.kit.clock import Clock
-from rumbo.ops.metrics import EVENTS
+from rumbo.shared.metrics import EVENTS
 
 
 @dataclass(frozen=True)

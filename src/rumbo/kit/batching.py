@@ -21,15 +21,30 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from prometheus_client import Gauge
 from sqlalchemy.orm import Session
 
-from rumbo.db import Database
-from rumbo.ops.metrics import WRITER_QUEUE
-
 log = logging.getLogger(__name__)
+
+# Defined beside the writer it measures: kit sits below shared.metrics (which
+# exposes every registered metric, this one included).
+WRITER_QUEUE = Gauge(
+    "rumbo_writer_queue_depth",
+    "Requests waiting for a group-commit writer (sampled at each batch).",
+    ["writer"],
+    multiprocess_mode="livesum",
+)
+
+
+class Sessions(Protocol):
+    """Where a writer gets its transactions (``rumbo.db.Database`` is one)."""
+
+    def session(self, *, write: bool = True) -> AbstractContextManager[Session]: ...
+
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -50,7 +65,7 @@ class BatchWriter(Generic[J, R]):
 
     def __init__(
         self,
-        db: Database,
+        db: Sessions,
         process: Callable[[Session, Sequence[J]], Sequence[R]],
         *,
         size: Callable[[J], int],

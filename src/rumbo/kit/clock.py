@@ -32,9 +32,10 @@ class FixedClock:
         self._at += delta
 
 
-def _clock_of(request: Request) -> Clock:
+def clock_of(request: Request) -> Clock:
+    """The application's clock (for hot paths that take no dependency: see ClockDep)."""
     clock: Clock = request.app.state.clock
     return clock
 
 
-ClockDep = Annotated[Clock, Depends(_clock_of)]
+ClockDep = Annotated[Clock, Depends(clock_of)]

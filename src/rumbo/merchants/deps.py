@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rumbo.db import Database
+from rumbo.db import database_of
 from rumbo.errors import RumboError
 from rumbo.kit.ratelimit import SlidingWindow, throttle
 from rumbo.merchants.service import KeyCache
@@ -26,7 +26,7 @@ def current_merchant_id(
             "An API key is required: Authorization: Bearer <key>.", 401, "unauthorized"
         )
     cache: KeyCache = request.app.state.key_cache
-    db: Database = request.app.state.db
+    db = database_of(request)
     # Its own short read transaction: never hold a lock while the request goes on.
     with db.session(write=False) as session:
         merchant_id = cache.merchant_for(session, credentials.credentials)

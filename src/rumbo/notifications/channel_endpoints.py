@@ -28,7 +28,8 @@ from rumbo.notifications.schemas import (
     WhatsAppSettingsIn,
     WhatsAppSettingsOut,
 )
-from rumbo.public.service import TrackTokens, find_order
+from rumbo.public.deps import track_tokens
+from rumbo.public.service import find_order
 
 router = APIRouter()
 
@@ -186,8 +187,7 @@ def _verified_order(
     request: Request, session: SessionDep, tracking_code: str, token: str | None
 ) -> Order:
     order = find_order(session, tracking_code)
-    tokens: TrackTokens = request.app.state.track_tokens
-    if not tokens.is_valid_for(token, order.tracking_code):
+    if not track_tokens(request).is_valid_for(token, order.tracking_code):
         raise RumboError(
             "Verify the order first (X-Tracking-Token from /verify).", 401, "unauthorized"
         )

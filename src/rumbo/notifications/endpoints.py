@@ -3,14 +3,11 @@ the order's notification history."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from rumbo.config import SettingsDep
@@ -35,33 +32,14 @@ from rumbo.notifications.schemas import (
     WebhookUpdate,
 )
 from rumbo.notifications.texts import UNSUBSCRIBE_DONE, UNSUBSCRIBE_QUESTION, UNSUBSCRIBE_TITLE
-from rumbo.public.service import TrackTokens, find_order
-from rumbo.web.i18n import translations
+from rumbo.public.deps import TrackTokensDep
+from rumbo.public.service import find_order
+from rumbo.shared.i18n import translations
 
 log = logging.getLogger(__name__)
 
 
-@contextlib.asynccontextmanager
-async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
-    """``rumbo serve`` on SQLite runs the background services (``rumbo worker``) itself."""
-    from rumbo.worker import run_services
-
-    if not app.state.settings.worker_in_process:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_services(app.state.settings, stop), name="rumbo-worker")
-    try:
-        yield
-    finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        except Exception:
-            log.exception("the in-process worker did not stop cleanly")
-
-
-router = APIRouter(lifespan=_in_process_worker)
+router = APIRouter()
 
 TokenHeader = Annotated[
     str | None, Header(alias="X-Tracking-Token", description="The token from /verify.")
@@ -102,13 +80,12 @@ def put_rules(body: RulesIn, session: SessionDep, merchant_id: MerchantDep) -> R
 def put_preferences(
     tracking_code: str,
     body: PreferencesIn,
-    request: Request,
+    tokens: TrackTokensDep,
     session: SessionDep,
     clock: ClockDep,
     token: TokenHeader = None,
 ) -> PreferencesOut:
     order = find_order(session, tracking_code)
-    tokens: TrackTokens = request.app.state.track_tokens
     if not tokens.is_valid_for(token, order.tracking_code):
         raise RumboError(
             "Verify the order first (X-Tracking-Token from /verify).", 401, "unauthorized"

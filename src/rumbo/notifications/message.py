@@ -13,7 +13,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rumbo.events.status import RANK, TIER, Status
-from rumbo.web.i18n import LANGUAGES, normalize_language
+from rumbo.shared.i18n import LANGUAGES, normalize_language
 
 
 class Kind(StrEnum):

@@ -1,7 +1,7 @@
 """Shopper-facing text in the shopper's language: the catalogue, the Jinja environment, dates.
 
 Every string comes from the ``notifications`` gettext domain, loaded only through
-:func:`rumbo.web.i18n.translations`. Dates and times are shown in the
+:func:`rumbo.shared.i18n.translations`. Dates and times are shown in the
 destination's time zone, formatted by Babel for the language.
 """
 
@@ -17,7 +17,7 @@ from babel.support import Translations
 
 from rumbo.notifications.message import Kind, Message
 from rumbo.notifications.texts import TEXTS, KindTexts
-from rumbo.web.i18n import babel_locale, translations
+from rumbo.shared.i18n import babel_locale, translations
 
 DOMAIN = "notifications"
 TEMPLATES_DIR = Path(__file__).parent / "templates"

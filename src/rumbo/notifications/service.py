@@ -19,7 +19,7 @@ from rumbo.notifications.outbox import FAILED, QUEUED, SUPPRESSED
 from rumbo.notifications.restraint import Channel
 from rumbo.notifications.rules import effective_rules
 from rumbo.notifications.schemas import PreferencesIn, Rule, RulesIn, RulesOut
-from rumbo.web.i18n import DEFAULT_LANGUAGE, normalize_language
+from rumbo.shared.i18n import DEFAULT_LANGUAGE, normalize_language
 
 _UNSUBSCRIBE_SALT = "rumbo.unsubscribe.v1"
 

@@ -84,8 +84,9 @@ from rumbo.notifications.outbox import (
 )
 from rumbo.notifications.restraint import Channel, Reason
 from rumbo.notifications.service import UnsubscribeTokens
-from rumbo.ops.metrics import NOTIFICATION_LAG, NOTIFICATIONS
 from rumbo.orders.service import tracking_url
+from rumbo.shared.metrics import NOTIFICATION_LAG, NOTIFICATIONS
+from rumbo.shared.services import BackgroundService
 
 log = logging.getLogger(__name__)
 
@@ -763,3 +764,6 @@ def _instant(value: Any) -> datetime | None:
 async def run(settings: Settings, db: Database, stop: asyncio.Event) -> None:
     """The notifications service of ``rumbo worker`` (see :mod:`rumbo.worker`)."""
     await Notifier(settings, db).run(stop)
+
+
+SERVICE = BackgroundService("notifications", run)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from rumbo.config import Settings
-from rumbo.db import Database
+from rumbo.config import SettingsDep
+from rumbo.db import DatabaseDep
 from rumbo.errors import RumboError
-from rumbo.kit.clock import Clock
+from rumbo.kit.clock import ClockDep
 from rumbo.ops.health import readiness
-from rumbo.ops.metrics import OutboxCollector, exposition
+from rumbo.shared.metrics import OutboxCollector, exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -43,9 +43,7 @@ _NOT_READY_EXAMPLE = {
         },
     },
 )
-async def readyz(request: Request) -> JSONResponse:
-    settings: Settings = request.app.state.settings
-    db: Database = request.app.state.db
+async def readyz(settings: SettingsDep, db: DatabaseDep) -> JSONResponse:
     checks = await run_in_threadpool(readiness, settings, db)
     failed = [c.name for c in checks if not c.ok]
     body: dict[str, Any] = {"status": "not_ready" if failed else "ready"}
@@ -73,14 +71,13 @@ async def readyz(request: Request) -> JSONResponse:
         401: {"description": "RUMBO_METRICS_TOKEN is set and the bearer token is not it."},
     },
 )
-async def metrics(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+async def metrics(
+    request: Request, settings: SettingsDep, clock: ClockDep, db: DatabaseDep
+) -> Response:
     if settings.metrics_token:
         given = request.headers.get("authorization", "")
         expected = f"Bearer {settings.metrics_token}"
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise RumboError("A valid metrics token is required.", 401, "unauthorized")
-    clock: Clock = request.app.state.clock
-    db: Database = request.app.state.db
     body, content_type = await run_in_threadpool(exposition, OutboxCollector(db, clock.now))
     return Response(body, media_type=content_type)

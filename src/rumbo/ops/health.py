@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ from sqlalchemy import text
 
 from rumbo.config import Settings
 from rumbo.db import Database
+from rumbo.devices.tasks import check_broker
 
 CHECK_TIMEOUT = 2.0
 
@@ -33,39 +33,9 @@ def check_database(db: Database) -> Check:
 
 
 def check_mqtt(url: str, timeout: float = CHECK_TIMEOUT) -> Check:
-    """Connect to the broker and wait for its CONNACK (MQTT 3.1.1 §3.2: a broker
-    that accepts the connection answers CONNACK with return code 0)."""
-    from rumbo.devices.tasks import _client
-
+    """The MQTT broker accepts a connection (the check itself is the devices domain's)."""
     started = time.perf_counter()
-    accepted = threading.Event()
-    refused: list[str] = []
-    try:
-        client, host, port = _client(url)
-    except ValueError as exc:
-        return Check("mqtt", False, str(exc), 0.0)
-
-    def on_connect(_: object, __: object, ___: object, reason: object, ____: object) -> None:
-        if getattr(reason, "is_failure", False):
-            refused.append(str(reason))
-        accepted.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(host, port, keepalive=10)
-        client.loop_start()
-        try:
-            if not accepted.wait(timeout):
-                detail, ok = f"no CONNACK from {host}:{port} within {timeout:g}s", False
-            elif refused:
-                detail, ok = f"broker refused the connection: {refused[0]}", False
-            else:
-                detail, ok = "reachable", True
-            client.disconnect()
-        finally:
-            client.loop_stop()
-    except OSError as exc:
-        detail, ok = f"{host}:{port}: {_short(exc)}", False
+    ok, detail = check_broker(url, timeout)
     return Check("mqtt", ok, detail, time.perf_counter() - started)
 
 

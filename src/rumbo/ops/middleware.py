@@ -14,7 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rumbo.ops.logs import REQUEST_ID
-from rumbo.ops.metrics import HTTP_DURATION, HTTP_EXCEPTIONS, HTTP_REQUESTS
+from rumbo.shared.metrics import HTTP_DURATION, HTTP_EXCEPTIONS, HTTP_REQUESTS
 
 access_log = logging.getLogger("rumbo.access")
 

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
@@ -13,15 +11,15 @@ from pydantic import TypeAdapter, ValidationError
 from rumbo.config import SettingsDep
 from rumbo.db import SessionDep
 from rumbo.errors import RumboError, error_body, validation_details
-from rumbo.events.schemas import EventOut, ItemError, LocationOut
+from rumbo.events.schemas import EventOut, ItemError
 from rumbo.events.status import Status
 from rumbo.kit.bulk import items_of, one_or_list_schema
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from rumbo.kit.schemas import RowId
 from rumbo.merchants.deps import MerchantDep
-from rumbo.models import Event
-from rumbo.orders import service
+from rumbo.orders import views
+from rumbo.orders.deps import OrderWriterDep
 from rumbo.orders.schemas import (
     OrderBatchResponse,
     OrderCreate,
@@ -31,29 +29,8 @@ from rumbo.orders.schemas import (
     ShipmentCreate,
     ShipmentOut,
 )
-from rumbo.orders.writer import OrderWriter
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = app.state.settings
-    writer = OrderWriter(
-        app.state.db,
-        app.state.clock,
-        base_url=settings.base_url,
-        max_skew=settings.max_clock_skew,
-        max_orders=settings.max_batch_size,
-        threads=settings.writers,
-    )
-    app.state.order_writer = writer
-    writer.start()
-    try:
-        yield
-    finally:
-        writer.stop()
-
-
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 
 _order = TypeAdapter(OrderCreate)
@@ -87,7 +64,9 @@ _CREATE_SCHEMA = one_or_list_schema("OrderCreate", 1000)
         }
     },
 )
-async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
+async def create_order(
+    request: Request, merchant_id: MerchantDep, settings: SettingsDep, writer: OrderWriterDep
+) -> Response:
     """One order object creates one order: 201, or 200 with the existing order when the
     same body was sent before. A list of up to 1,000 creates them together and answers
     200 with one outcome per item; an invalid or conflicting order is `rejected` without
@@ -97,7 +76,7 @@ async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise RumboError("The request body is not valid JSON.", 400, "invalid_json") from None
-    bodies, is_list = items_of(payload, request.app.state.settings.max_batch_size, "order")
+    bodies, is_list = items_of(payload, settings.max_batch_size, "order")
     valid: list[tuple[int, OrderCreate]] = []
     results: dict[int, OrderResult] = {}
     for index, body in enumerate(bodies):
@@ -115,7 +94,6 @@ async def create_order(request: Request, merchant_id: MerchantDep) -> Response:
                 "This order is not valid.",
                 validation_details(exc.errors(include_input=False)),
             )
-    writer: OrderWriter = request.app.state.order_writer
     for outcome in await writer.submit(merchant_id, valid) if valid else []:
         if outcome.error is not None:
             if not is_list:
@@ -198,23 +176,17 @@ def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> OrderPage:
-    now = clock.now()
-    orders, next_cursor = service.list_orders(
+    return views.order_page(
         session,
         merchant_id,
+        base_url=settings.base_url,
+        now=clock.now(),
         status=status,
         risk=risk,
         stale=stale,
-        now=now,
         q=q,
         cursor=cursor,
         limit=limit,
-    )
-    shipments = service.shipments_of(session, [o.id for o in orders])
-    news = service.shipments_news(session, [s for o in orders for s in shipments[o.id]], now)
-    return OrderPage(
-        items=[service.order_out(o, shipments[o.id], settings.base_url, news) for o in orders],
-        next_cursor=next_cursor,
     )
 
 
@@ -226,10 +198,9 @@ def get_order(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> OrderOut:
-    order = service.get_order(session, merchant_id, order_id)
-    shipments = service.shipments_of(session, [order.id])[order.id]
-    news = service.shipments_news(session, shipments, clock.now())
-    return service.order_out(order, shipments, settings.base_url, news)
+    return views.order_view(
+        session, merchant_id, order_id, base_url=settings.base_url, now=clock.now()
+    )
 
 
 @router.post(
@@ -249,38 +220,12 @@ def add_shipment(
     merchant_id: MerchantDep,
     clock: ClockDep,
 ) -> ShipmentOut:
-    now = clock.now()
-    shipment, created = service.add_shipment(session, merchant_id, order_id, body, now)
+    shipment, created = views.added_shipment(session, merchant_id, order_id, body, clock.now())
     if not created:
         response.status_code = status.HTTP_200_OK
-    return service.shipment_out(
-        shipment, service.shipments_news(session, [shipment], now)[shipment.id]
-    )
+    return shipment
 
 
 @router.get("/{order_id}/events", response_model=list[EventOut], summary="The order's timeline")
 def order_events(order_id: RowId, session: SessionDep, merchant_id: MerchantDep) -> list[EventOut]:
-    return [event_out(e) for e in service.order_events(session, merchant_id, order_id)]
-
-
-def event_out(event: Event) -> EventOut:
-    has_place = any(
-        v is not None for v in (event.city, event.state, event.country, event.lat, event.lon)
-    )
-    return EventOut(
-        id=event.id,
-        event_id=event.event_id,
-        source=event.source,
-        status=Status(event.status) if event.status else None,
-        occurred_at=event.occurred_at,
-        received_at=event.received_at,
-        shipment_id=event.shipment_id,
-        code=event.code,
-        description=event.description,
-        location=LocationOut(
-            city=event.city, state=event.state, country=event.country, lat=event.lat, lon=event.lon
-        )
-        if has_place
-        else None,
-        raw=orjson.loads(event.raw),
-    )
+    return views.timeline(session, merchant_id, order_id)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from rumbo.errors import Conflict, NotFound, RumboError
 from rumbo.events.service import MAX_CLOCK_SKEW, NormalizedEvent, ingest, rederive
 from rumbo.events.stale import ShipmentNews, shipment_news, stale_order_ids
-from rumbo.events.status import Status
+from rumbo.events.status import RANK, Status
+from rumbo.kit.codes import CodeError, new_tracking_code, normalize, parse_tracking_code
 from rumbo.kit.pagination import decode_cursor, encode_cursor
 from rumbo.models import Event, Order, Shipment
-from rumbo.orders.codes import CodeError, new_tracking_code, normalize, parse_tracking_code
 from rumbo.orders.schemas import (
     AddressOut,
     Customer,
@@ -387,8 +387,6 @@ def order_events(session: Session, merchant_id: int, order_id: int) -> list[Even
 
 
 def sort_timeline(events: list[Event]) -> list[Event]:
-    from rumbo.events.status import RANK
-
     def position(event: Event) -> tuple[datetime, int, str]:
         rank = RANK[Status(event.status)] if event.status else -1
         return (event.occurred_at, rank, f"{event.source}:{event.event_id}")

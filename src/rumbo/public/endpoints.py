@@ -6,11 +6,12 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rumbo.db import Database, SessionDep
+from rumbo.db import SessionDep, database_of
 from rumbo.errors import RumboError
 from rumbo.kit.clock import ClockDep
 from rumbo.kit.ratelimit import client_address, refuse_if_limited
 from rumbo.public import service
+from rumbo.public.deps import public_views, track_tokens
 from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking, VerifyRequest, VerifyResponse
 
@@ -38,9 +39,8 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
     code = service.canonical_code(tracking_code)
     # The hottest public path: a rendering known to be current is sent from memory;
     # otherwise all database work in one trip to a worker thread, on a bare connection.
-    db: Database = request.app.state.db
-    views: service.PublicViews = request.app.state.public_views
-    tokens: service.TrackTokens = request.app.state.track_tokens
+    # Plain typed look-ups rather than dependencies: nothing more on this path.
+    db, views, tokens = database_of(request), public_views(request), track_tokens(request)
     if token is None and (body := views.cached(code)) is not None:
         # Known current (the live hub hears every commit): no query, no thread.
         return Response(body, media_type="application/json")
@@ -76,6 +76,5 @@ def verify(
     if not service.answer_matches(order, body.postal_code, body.email):
         raise RumboError("That does not match this order.", 403, "verification_failed")
     limits.right(order.tracking_code, client)
-    tokens: service.TrackTokens = request.app.state.track_tokens
-    token, expires_at = tokens.issue(order.tracking_code, clock.now())
+    token, expires_at = track_tokens(request).issue(order.tracking_code, clock.now())
     return VerifyResponse(token=token, expires_at=expires_at)

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from rumbo.devices.service import courier_position
 from rumbo.errors import NotFound
 from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, TERMINAL, Status
+from rumbo.kit.codes import CodeError, parse_tracking_code
 from rumbo.kit.ratelimit import Limit, release_all, take_all
 from rumbo.models import Event, Merchant, Order, Shipment
-from rumbo.orders.codes import CodeError, parse_tracking_code
 from rumbo.orders.schemas import AddressOut, Item
 from rumbo.public.schemas import (
     ArrivalOut,
@@ -265,7 +265,7 @@ class PublicViews:
     Entries also expire after ``ttl`` seconds, so a change of the store's branding
     shows within that time; the verified view (with personal data) is never cached.
 
-    Watching the live hub (:meth:`rumbo.web.live.LiveHub.watch`), the views also
+    Watching the live hub (:meth:`rumbo.shared.live.LiveHub.watch`), the views also
     learn of every committed change while the hub hears them all (PostgreSQL's
     ``LISTEN``); then :meth:`cached` answers from memory with no query and no thread,
     and only orders that changed are read again. A rendering is trusted only if no

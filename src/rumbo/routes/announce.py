@@ -1,18 +1,18 @@
 """What planning announces, and who listens: the routes domain calls no other domain.
 
 Every path that sets stops' arrival windows (a new plan, a re-plan, a stop moved) ends
-by publishing one :class:`WindowsSet` inside its transaction. The notifications'
-"arriving between …" notice subscribes once at startup (``rumbo.reactions``) and runs
-in that same transaction, as the reactions to ingestion do.
+by publishing one :class:`WindowsSet` on :data:`WINDOWS_SET` inside its transaction.
+The notifications' "arriving between …" notice subscribes once at startup
+(``rumbo.reactions``) and runs in that same transaction, as the reactions to ingestion do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.orm import Session
+from rumbo.kit.topics import Topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +43,5 @@ class WindowsSet:
     now: datetime
 
 
-Listener = Callable[[Session, WindowsSet], None]
-
-_listeners: list[Listener] = []
-
-
-def subscribe(listener: Listener) -> None:
-    """Run ``listener`` in every planning transaction of this process (idempotent)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def publish(session: Session, news: WindowsSet) -> None:
-    """Run every subscribed listener, in subscription order, in ``session``'s transaction."""
-    for listener in _listeners:
-        listener(session, news)
+# The notifications' "arriving between …" notice subscribes (rumbo.reactions).
+WINDOWS_SET: Topic[WindowsSet] = Topic("routes.windows_set")

@@ -22,7 +22,7 @@ from rumbo.models import (
     RouteStop,
     Shipment,
 )
-from rumbo.routes.announce import StopWindow, WindowsSet, publish
+from rumbo.routes.announce import WINDOWS_SET, StopWindow, WindowsSet
 from rumbo.routes.planning import Courier, DayPlan, Parcel, plan_day, timeline, window_for
 from rumbo.routes.schemas import (
     CourierOut,
@@ -505,7 +505,7 @@ def _announce(session: Session, plan: RoutePlan, now: datetime) -> None:
         for row in rows
     ]
     if stops:
-        publish(session, WindowsSet(plan.merchant_id, plan.id, plan.day, stops, now))
+        WINDOWS_SET.publish(session, WindowsSet(plan.merchant_id, plan.id, plan.day, stops, now))
 
 
 def _retime(session: Session, plan: RoutePlan, shift_id: int) -> None:

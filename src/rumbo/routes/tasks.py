@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 from rumbo.config import Settings
 from rumbo.db import Database
-from rumbo.routes.announce import publish
+from rumbo.routes.announce import WINDOWS_SET
 from rumbo.routes.arrival import live_windows
+from rumbo.shared.services import BackgroundService
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def announce_live_windows(db: Database, now: datetime) -> int:
     with db.session() as session:
         found = live_windows(session.connection(), now)
         for news in found:
-            publish(session, news)
+            WINDOWS_SET.publish(session, news)
     return sum(len(news.stops) for news in found)
 
 
@@ -38,3 +39,6 @@ async def run(settings: Settings, db: Database, stop: asyncio.Event) -> None:
             log.exception("announcing live arrival windows failed")
         with contextlib.suppress(TimeoutError):  # the period ended without a stop
             await asyncio.wait_for(stop.wait(), timeout=REFRESH_SECONDS)
+
+
+SERVICE = BackgroundService("route-windows", run)  # idle without a day under way

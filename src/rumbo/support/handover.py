@@ -19,8 +19,8 @@ from rumbo.assistant.orders import facts_for
 from rumbo.assistant.service import answer
 from rumbo.models import Order, Shipment
 from rumbo.routes.arrival import shipment_arrival
+from rumbo.shared.i18n import translations
 from rumbo.support.service import record_exchange
-from rumbo.web.i18n import translations
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,22 +21,23 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from rumbo.config import Settings
-from rumbo.db import Database
+from rumbo.config import SettingsDep
+from rumbo.db import database_of
 from rumbo.errors import NotFound
-from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import Limit, take_all
-from rumbo.orders.codes import CodeError, parse_tracking_code
-from rumbo.public.service import TrackTokens, find_order
+from rumbo.kit.clock import clock_of
+from rumbo.kit.codes import CodeError, parse_tracking_code
+from rumbo.kit.ratelimit import take_all
+from rumbo.public.deps import TrackTokensDep
+from rumbo.public.service import find_order
+from rumbo.shared.i18n import N_, choose_language
+from rumbo.support.deps import QuestionLimitDep, QuestionLimitPerCodeDep
 from rumbo.support.handover import AskOutcome, ask
-from rumbo.web.content import N_
 from rumbo.web.pages import (
     _cookie_name,
     _form_token_ok,
     _render,
     _same_origin,
     _tracking_page,
-    choose_language,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -52,9 +53,8 @@ def _answer(
     request: Request, code: str, question: str, conversation_id: int | None, verified: bool
 ) -> tuple[AskOutcome, str | None]:
     """The outcome and the order's customer locale, in one write transaction."""
-    db: Database = request.app.state.db
-    clock: Clock = request.app.state.clock
-    with db.session() as session:
+    clock = clock_of(request)
+    with database_of(request).session() as session:
         order = find_order(session, code)
         try:
             with session.begin_nested():
@@ -76,13 +76,16 @@ def _answer(
 async def chat_ask(
     tracking_code: str,
     request: Request,
+    settings: SettingsDep,
+    tokens: TrackTokensDep,
+    questions: QuestionLimitDep,
+    per_code: QuestionLimitPerCodeDep,
     question: Annotated[str, Form(max_length=QUESTION_MAX)] = "",
     form_token: Annotated[str, Form(max_length=500)] = "",
     conversation_id: Annotated[str, Form(max_length=20)] = "",
     lang: Annotated[str | None, Query(max_length=16)] = None,
     partial: Annotated[bool, Query()] = False,
 ) -> Response:
-    settings: Settings = request.app.state.settings
     accept = request.headers.get("accept-language")
     try:
         code = parse_tracking_code(tracking_code)
@@ -118,8 +121,6 @@ async def chat_ask(
     if not question.strip():
         return await refuse(N_("Type a question first."), {}, 422, None)
     client = request.client.host if request.client else "unknown"
-    questions: Limit = request.app.state.question_limit
-    per_code: Limit = request.app.state.question_limit_code
     wait = take_all(((questions, client), (per_code, code)))
     if wait > 0:
         seconds = int(wait) + 1
@@ -129,7 +130,6 @@ async def chat_ask(
             429,
             {"Retry-After": str(seconds)},
         )
-    tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(request.cookies.get(_cookie_name(code)), code)
     try:
         outcome, locale = await run_in_threadpool(

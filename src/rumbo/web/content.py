@@ -19,13 +19,7 @@ from babel.dates import format_date, format_skeleton, get_timezone_name
 from rumbo.events.status import RANK, Status
 from rumbo.orders.service import PLACED_EVENT_SOURCE
 from rumbo.public.schemas import PublicEvent, PublicPlace, PublicShipment, PublicTracking
-from rumbo.web.i18n import LANGUAGES, babel_locale, translations
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
-    """Mark ``message`` for extraction; translated later, where the language is known."""
-    return message
-
+from rumbo.shared.i18n import LANGUAGES, N_, babel_locale, translations
 
 # The progress bar: the happy path after the order was placed.
 PROGRESS_STEPS: tuple[Status, ...] = (

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,14 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from rumbo.config import Settings
-from rumbo.db import Database
+from rumbo.config import Settings, settings_of
+from rumbo.db import database_of
 from rumbo.errors import NotFound
-from rumbo.kit.clock import Clock
-from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
-from rumbo.kit.timezones import zone_for
-from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
-from rumbo.orders.codes import (
+from rumbo.kit.clock import clock_of
+from rumbo.kit.codes import (
     ALPHABET,
     LENGTH,
     CodeError,
@@ -42,31 +38,21 @@ from rumbo.orders.codes import (
     normalize,
     parse_tracking_code,
 )
+from rumbo.kit.ratelimit import StreamSlots, client_address, refuse_if_limited
+from rumbo.kit.timezones import zone_for
+from rumbo.models import Merchant, Order, ShopperPreference, WhatsAppAccount
 from rumbo.public import service
+from rumbo.public.deps import public_views, track_tokens
 from rumbo.public.limits import answer_limits, count_lookup, count_lookup_on_loop
 from rumbo.public.schemas import PublicTracking
+from rumbo.shared.i18n import LANGUAGE_NAMES, LANGUAGES, N_, choose_language, translations
+from rumbo.shared.live import LiveHub
 from rumbo.web import content
-from rumbo.web.content import N_
-from rumbo.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, translations
-from rumbo.web.live import LiveHub
 
 WEB_DIR = Path(__file__).parent
 HEARTBEAT_SECONDS = 15.0
 _FORM_SALT = "rumbo.verify-form.v1"
 _FORM_TTL = 2 * 3600
-LANGUAGE_NAMES = {"pt-BR": "Português", "es": "Español", "en": "English"}
-
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    hub = LiveHub(app.state.db)
-    app.state.live = hub
-    hub.watch(app.state.public_views)
-    hub.start()
-    try:
-        yield
-    finally:
-        hub.stop()
 
 
 class _Static(StaticFiles):
@@ -79,7 +65,7 @@ class _Static(StaticFiles):
         return response
 
 
-router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+router = APIRouter(include_in_schema=False)
 router.mount("/static", _Static(directory=WEB_DIR / "static"), name="static")
 
 
@@ -98,32 +84,6 @@ def _environment(language: str) -> Environment:
     )
     env.install_gettext_translations(translations(language, "messages"), newstyle=True)  # type: ignore[attr-defined]
     return env
-
-
-def choose_language(
-    requested: str | None, customer_locale: str | None, accept_language: str | None
-) -> str:
-    """``?lang=``, else the order's customer locale, else Accept-Language, else English."""
-    for candidate in (requested, customer_locale):
-        language = normalize_language(candidate)
-        if language:
-            return language
-    if accept_language:
-        weighted: list[tuple[float, int, str]] = []
-        for position, part in enumerate(accept_language.split(",")):
-            tag, _, params = part.strip().partition(";")
-            quality = 1.0
-            if params.strip().startswith("q="):
-                try:
-                    quality = float(params.strip()[2:])
-                except ValueError:
-                    quality = 0.0
-            weighted.append((-quality, position, tag))
-        for _, _, tag in sorted(weighted):
-            language = normalize_language(tag)
-            if language:
-                return language
-    return DEFAULT_LANGUAGE
 
 
 def _render(
@@ -164,7 +124,7 @@ def _with_query(path: str, **params: str | None) -> str:
 def code_problem(typed: str, error: CodeError) -> tuple[str, dict[str, Any]]:
     """The (translatable) message of a typed code's mistake, with its values.
 
-    The English text is the one ``rumbo.orders.codes`` raises."""
+    The English text is the one ``rumbo.kit.codes`` raises."""
     code = normalize(typed)
     if error.reason == "wrong_length":
         return N_("A tracking code has %(expected)s characters; this one has %(got)s."), {
@@ -187,9 +147,9 @@ def _cookie_name(code: str) -> str:
 def _load(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
     """The public view (verified if ``token`` is valid), the order id and its version."""
     count_lookup(request)
-    db: Database = request.app.state.db
-    views: service.PublicViews = request.app.state.public_views
-    tokens: service.TrackTokens = request.app.state.track_tokens
+    db = database_of(request)
+    views = public_views(request)
+    tokens = track_tokens(request)
     if token is None and (hit := views.cached_entry(code)) is not None:
         return PublicTracking.model_validate_json(hit.body), hit.order_id, hit.version
     with db.reader() as conn:
@@ -352,7 +312,7 @@ async def _tracking_page(
             (N_("No order has this tracking code."), {}),
         )
     language = choose_language(lang, tracking.language, accept)
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     context = _tracking_context(tracking, version, language)
     context.update(
         form_token=_form_token(settings, code),
@@ -393,8 +353,8 @@ def _channel_choices(request: Request, order_id: int) -> list[tuple[str, bool]]:
     the channel can send (Twilio set up, the store's WhatsApp sender). E-mail counts
     as on while the shopper chose nothing, since it is then the default.
     """
-    db: Database = request.app.state.db
-    settings: Settings = request.app.state.settings
+    db = database_of(request)
+    settings = settings_of(request)
     with db.reader() as conn:
         row = conn.execute(
             select(
@@ -441,7 +401,7 @@ async def manifest(tracking_code: str, request: Request, lang: str | None = None
         code = parse_tracking_code(tracking_code)
     except CodeError:
         raise NotFound("No order has this tracking code.", "tracking_code_unknown") from None
-    db: Database = request.app.state.db
+    db = database_of(request)
 
     def read() -> Any:
         with db.reader() as conn:
@@ -509,7 +469,7 @@ async def verify(
     lang: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The privacy gate as a form: same check and rate limits as the API's /verify."""
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     try:
         code = parse_tracking_code(tracking_code)
     except CodeError:
@@ -522,7 +482,7 @@ async def verify(
             form_error=(N_("This form expired. Please try again."), {}),
             status_code=403,
         )
-    db: Database = request.app.state.db
+    db = database_of(request)
     limits = answer_limits(request)
     client = client_address(request)
 
@@ -545,8 +505,8 @@ async def verify(
 
     outcome = await run_in_threadpool(check)
     if outcome is True:
-        tokens: service.TrackTokens = request.app.state.track_tokens
-        clock: Clock = request.app.state.clock
+        tokens = track_tokens(request)
+        clock = clock_of(request)
         token, _ = tokens.issue(code, clock.now())
         response = RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=303)
         response.set_cookie(
@@ -596,7 +556,7 @@ async def tracking_events(
         code = parse_tracking_code(tracking_code)
     except CodeError:
         return Response(status_code=404)
-    db: Database = request.app.state.db
+    db = database_of(request)
 
     def order_id() -> int | None:
         with db.reader() as conn:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rumbo.orders.codes import (
+from rumbo.kit.codes import (
     ALPHABET,
     LENGTH,
     CodeError,

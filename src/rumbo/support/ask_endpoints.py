@@ -1,3 +1,6 @@
+"""``POST /api/v1/track/{code}/ask``: the shopper's question, answered by the assistant and
+kept by support (:mod:`rumbo.support.handover`); here, above both, not in ``assistant``."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,9 +10,11 @@ from fastapi import APIRouter, Header, Request
 from rumbo.assistant.schemas import AskRequest, AskResponse
 from rumbo.db import SessionDep
 from rumbo.kit.clock import ClockDep
-from rumbo.kit.ratelimit import Limit, client_address, throttle
+from rumbo.kit.ratelimit import client_address, throttle
+from rumbo.public.deps import TrackTokensDep
 from rumbo.public.limits import count_lookup
-from rumbo.public.service import TrackTokens, find_order
+from rumbo.public.service import find_order
+from rumbo.support.deps import QuestionLimitDep, QuestionLimitPerCodeDep
 from rumbo.support.handover import ask as ask_assistant
 
 router = APIRouter(prefix="/api/v1/track", tags=["assistant"])
@@ -30,6 +35,9 @@ def ask(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
+    questions: QuestionLimitDep,
+    per_code: QuestionLimitPerCodeDep,
+    tokens: TrackTokensDep,
     token: Annotated[str | None, Header(alias="X-Tracking-Token")] = None,
 ) -> AskResponse:
     """Answers from the order's real data only; personal details only with a valid
@@ -37,13 +45,10 @@ def ask(
     returned `conversation_id` with the next question. When unsure, or when asked for a
     person, `handover` is true and the conversation gets one inquiry for the store's
     team (`inquiry_id`), opened once however often the shopper asks."""
-    questions: Limit = request.app.state.question_limit
     throttle(questions, client_address(request), "Too many questions. Try again shortly.")
     count_lookup(request)
     order = find_order(session, tracking_code)
-    per_code: Limit = request.app.state.question_limit_code
     throttle(per_code, order.tracking_code, "Too many questions about this order. Try later.")
-    tokens: TrackTokens = request.app.state.track_tokens
     verified = tokens.is_valid_for(token, order.tracking_code)
     outcome = ask_assistant(
         session,

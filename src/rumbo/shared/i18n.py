@@ -21,14 +21,22 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-LOCALES_DIR = Path(__file__).parent / "locales"
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+# The catalogues and templates stay with the web assets they ship beside.
+LOCALES_DIR = Path(__file__).parent.parent / "web" / "locales"
+TEMPLATES_DIR = Path(__file__).parent.parent / "web" / "templates"
 
 # Rumbo's languages, as shoppers' locales are written in the API (BCP 47), and the
 # directory each one's catalogues live in (gettext/POSIX form).
 LANGUAGES: tuple[str, ...] = ("pt-BR", "es", "en")
 DEFAULT_LANGUAGE = "en"
 _CATALOGUE_DIR = {"pt-BR": "pt_BR", "es": "es", "en": "en"}
+# Each language in its own words, for the language menus of pages and console.
+LANGUAGE_NAMES = {"pt-BR": "Português", "es": "Español", "en": "English"}
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark ``message`` for extraction; translated later, where the language is known."""
+    return message
 
 
 def normalize_language(value: str | None) -> str | None:
@@ -41,6 +49,32 @@ def normalize_language(value: str | None) -> str | None:
         if language.lower() == tag or language.split("-", 1)[0] == primary:
             return language
     return None
+
+
+def choose_language(
+    requested: str | None, customer_locale: str | None, accept_language: str | None
+) -> str:
+    """``?lang=``, else the order's customer locale, else Accept-Language, else English."""
+    for candidate in (requested, customer_locale):
+        language = normalize_language(candidate)
+        if language:
+            return language
+    if accept_language:
+        weighted: list[tuple[float, int, str]] = []
+        for position, part in enumerate(accept_language.split(",")):
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            weighted.append((-quality, position, tag))
+        for _, _, tag in sorted(weighted):
+            language = normalize_language(tag)
+            if language:
+                return language
+    return DEFAULT_LANGUAGE
 
 
 def babel_locale(language: str) -> Locale:

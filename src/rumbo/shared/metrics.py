@@ -14,22 +14,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 
-if TYPE_CHECKING:
-    from rumbo.db import Database
+from rumbo.db import Database
+from rumbo.models import OutboxMessage
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -55,12 +55,6 @@ EVENTS = Counter(
     ["outcome"],
 )
 POSITIONS = Counter("rumbo_positions_stored_total", "Courier device positions stored.")
-WRITER_QUEUE = Gauge(
-    "rumbo_writer_queue_depth",
-    "Requests waiting for a group-commit writer (sampled at each batch).",
-    ["writer"],
-    multiprocess_mode="livesum",
-)
 NOTIFICATIONS = Counter(
     "rumbo_notifications_total",
     "Outbox deliveries by channel and outcome (sent, retry, failed, suppressed).",
@@ -72,9 +66,6 @@ NOTIFICATION_LAG = Histogram(
     ["channel"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
 )
-RATE_LIMITED = Counter(
-    "rumbo_rate_limited_total", "Requests refused with 429, by limit.", ["limit"]
-)
 
 
 class OutboxCollector(Collector):
@@ -85,10 +76,6 @@ class OutboxCollector(Collector):
         self.now = now
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from sqlalchemy import func, select
-
-        from rumbo.models import OutboxMessage
-
         pending = GaugeMetricFamily(
             "rumbo_outbox_messages",
             "Outbox messages not yet settled, by status.",
