@@ -61,6 +61,8 @@ NO_ABUSE_LIMITS = {
     "RUMBO_LIMIT_REQUESTS_PER_KEY": "1000000000",
     "RUMBO_LIMIT_POSITIONS_PER_DEVICE": "1000000000",
     "RUMBO_LIMIT_QUESTIONS_PER_CLIENT": "1000000000",
+    # Every simulated shopper comes from the one address of the load generator.
+    "RUMBO_LIMIT_STREAMS_PER_CLIENT": "1000000",
 }
 
 
