@@ -234,4 +234,9 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(settings_of)]
+async def _settings(request: Request) -> Settings:
+    return settings_of(request)
+
+
+# ``async``: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request.
+SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -53,8 +53,12 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) 
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Keep as many connections as the request threads use at once: a checkout beyond
+    # the pool opens a connection (a TCP and authentication handshake, several ms) and
+    # closes it on return, which under 16 concurrent lookups per process was 6 % of
+    # their time. At most 30 per process, as before.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled
     # instead, and a dropped one fails one request rather than slowing all of them.
     kwargs.setdefault("pool_recycle", 1800)
@@ -130,6 +134,8 @@ class Database:
         # Sessions connect lazily: a request that never touches the database takes no lock.
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(**WRITE), expire_on_commit=False)
+        # The same pool; psycopg switches autocommit on the client, with no round trip.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -144,7 +150,16 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Connection]:
-        """A bare connection in one read transaction, for hot read paths that need no ORM."""
+        """A bare connection for hot read paths that need no ORM.
+
+        On PostgreSQL in autocommit: at READ COMMITTED every statement takes its own
+        snapshot anyway, so a transaction around the reads adds its BEGIN and COMMIT
+        round trips and nothing else. SQLite reads in one deferred transaction (one
+        snapshot of the WAL, no lock)."""
+        if self.engine.dialect.name == "postgresql":
+            with self._autocommit.connect() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn, conn.begin():
             yield conn
 

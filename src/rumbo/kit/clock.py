@@ -38,4 +38,9 @@ def clock_of(request: Request) -> Clock:
     return clock
 
 
-ClockDep = Annotated[Clock, Depends(clock_of)]
+async def _clock(request: Request) -> Clock:
+    return clock_of(request)
+
+
+# ``async``: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request.
+ClockDep = Annotated[Clock, Depends(_clock)]

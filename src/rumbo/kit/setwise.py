@@ -11,10 +11,10 @@ under its variable limit.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg.rows import namedtuple_row
 from sqlalchemy import Select, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -73,8 +73,60 @@ def pg_update(table: str, columns: dict[str, str]) -> str:
     )
 
 
+class _Prepared:
+    """A statement compiled once: its text, default parameters and result processors."""
+
+    __slots__ = ("statement", "sql", "defaults", "processors", "row")
+
+    def __init__(self, conn: Connection, statement: Select[Any]) -> None:
+        dialect = conn.dialect
+        compiled = statement.compile(dialect=dialect)
+        self.statement = statement  # kept alive: the cache is keyed by its id
+        self.sql = str(compiled)
+        self.defaults = dict(compiled.params)
+        # The columns' own conversions (e.g. UTC datetimes), as SQLAlchemy applies them.
+        self.processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        names = [column.key or f"c{i}" for i, column in enumerate(statement.selected_columns)]
+        self.row: Any = _row_class(names)
+
+    def rows(self, raw: Sequence[tuple[Any, ...]]) -> list[Any]:
+        processors = self.processors
+        if not any(processors):
+            return [self.row._make(values) for values in raw]
+        return [
+            self.row._make(
+                [p(v) if p is not None else v for p, v in zip(processors, values, strict=True)]
+            )
+            for values in raw
+        ]
+
+
+def _row_class(names: list[str]) -> Any:
+    return namedtuple("Row", names, rename=True)  # noqa: PYI024
+
+
+# Statements defined once (module constants with named bind parameters) compile once.
+_PREPARED: dict[int, _Prepared] = {}
+
+
+def _prepared(conn: Connection, statement: Select[Any], constant: bool) -> _Prepared:
+    if not constant:
+        return _Prepared(conn, statement)
+    found = _PREPARED.get(id(statement))
+    if found is None or found.statement is not statement:
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        found = _PREPARED[id(statement)] = _Prepared(conn, statement)
+    return found
+
+
 def read_together(
-    conn: Connection, statements: Sequence[Select[*tuple[Any, ...]]]
+    conn: Connection,
+    statements: Sequence[Select[*tuple[Any, ...]]],
+    params: dict[str, Any] | None = None,
 ) -> list[list[Any]]:
     """The rows of independent reads, in order, in one round trip on PostgreSQL.
 
@@ -82,22 +134,23 @@ def read_together(
     (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so reads that do not
     depend on each other cost one wait on the database instead of one each; inside a
     transaction at a time, that wait is what bounds the commits per second. Rows come
-    back as named tuples with the statements' labels, without SQLAlchemy's result
-    processing: only for plain columns (numbers, text, booleans, JSON). SQLite, in
+    back as named tuples with the statements' labels and the columns' own result
+    conversions. With ``params``, the statements are constants whose named bind
+    parameters take those values, and each is compiled once per process. SQLite, in
     process, runs them one after the other.
     """
     if conn.dialect.name != "postgresql" or len(statements) < 2:
-        return [list(conn.execute(statement)) for statement in statements]
+        return [list(conn.execute(statement, params or {})) for statement in statements]
     driver = conn.connection.driver_connection
     assert driver is not None
+    prepared = [_prepared(conn, statement, params is not None) for statement in statements]
     cursors = []
     with driver.pipeline():
-        for statement in statements:
-            compiled = statement.compile(dialect=conn.dialect)
-            cursor = driver.cursor(row_factory=namedtuple_row)
-            cursor.execute(str(compiled), compiled.params)
+        for ready in prepared:
+            cursor = driver.cursor()
+            cursor.execute(ready.sql, ready.defaults | params if params else ready.defaults)
             cursors.append(cursor)
-    rows = [cursor.fetchall() for cursor in cursors]
+    rows = [ready.rows(cursor.fetchall()) for ready, cursor in zip(prepared, cursors, strict=True)]
     for cursor in cursors:
         cursor.close()
     return rows

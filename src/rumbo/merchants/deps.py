@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from rumbo.db import database_of
 from rumbo.errors import RumboError
@@ -17,7 +18,7 @@ bearer = HTTPBearer(
 )
 
 
-def current_merchant_id(
+async def current_merchant_id(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> int:
@@ -26,10 +27,17 @@ def current_merchant_id(
             "An API key is required: Authorization: Bearer <key>.", 401, "unauthorized"
         )
     cache: KeyCache = request.app.state.key_cache
-    db = database_of(request)
-    # Its own short read transaction: never hold a lock while the request goes on.
-    with db.session(write=False) as session:
-        merchant_id = cache.merchant_for(session, credentials.credentials)
+    # A remembered key costs no thread hop; otherwise the query runs on a worker thread
+    # in its own short read transaction (never holding a lock while the request goes on).
+    merchant_id = cache.cached(credentials.credentials)
+    if merchant_id is None:
+        db = database_of(request)
+
+        def look_up() -> int | None:
+            with db.session(write=False) as session:
+                return cache.merchant_for(session, credentials.credentials)
+
+        merchant_id = await run_in_threadpool(look_up)
     if merchant_id is None:
         raise RumboError("This API key is not valid.", 401, "unauthorized")
     per_key: SlidingWindow = request.app.state.key_limit

@@ -70,6 +70,11 @@ class KeyCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[int, float]] = {}
 
+    def cached(self, key: str) -> int | None:
+        """The key's merchant if remembered and fresh, else ``None``; no I/O."""
+        hit = self._entries.get(hash_key(key))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
     def merchant_for(self, session: Session, key: str) -> int | None:
         digest = hash_key(key)
         hit = self._entries.get(digest)
