@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from rumbo.db import Database
+from rumbo.kit import setwise
 from rumbo.public import service
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.shared.live import channel_for
@@ -159,7 +160,7 @@ def test_a_rendering_read_before_a_change_was_heard_is_not_trusted(
     views.listening(True)
     tokens = TrackTokens("secret", 60)
 
-    real_read = service.read_together
+    real_read = setwise.read_together
 
     def changed_mid_read(conn: Any, statements: Any, params: Any = None) -> Any:
         """The order's rows are read, and a change of the order is heard meanwhile."""
