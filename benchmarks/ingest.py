@@ -79,8 +79,11 @@ local codes = {}
 for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 local key = os.getenv("API_KEY")
 local counter = 0
+-- Event ids unique per thread and per run, so a repeated run on one database stores
+-- new events instead of answering duplicates.
+math.randomseed(os.time())
 local tag = tostring(math.random(1, 1000000000))
-function setup(thread) thread:set("tag", tostring(math.random(1, 1000000000))) end
+function setup(thread) thread:set("tag", os.time() .. "-" .. math.random(1, 1000000000)) end
 request = function()
   counter = counter + 1
   local body = string.format(
