@@ -10,7 +10,9 @@ For each database, in one run:
 (c) public tracking lookups with 32 concurrent connections (wrk), alone and
     while (a) runs, each over all orders uniformly (every lookup a cache miss, the
     harsh case) and alone over 1,000 active orders (shoppers refreshing);
-(d) single-event requests (one event per POST) with 32 concurrent connections.
+(d) single-event requests (one event per POST) with 32 concurrent connections;
+(e) a bare endpoint (``GET /healthz``) with the same connections: the HTTP stack's
+    own ceiling, and each of (c) and (d) as a share of it.
 
 Usage::
 
@@ -72,6 +74,10 @@ math.randomseed(os.time())
 request = function()
   return wrk.format("GET", "/api/v1/track/" .. codes[math.random(#codes)])
 end
+"""
+
+BARE_LUA = """
+request = function() return wrk.format("GET", "/healthz") end
 """
 
 SINGLE_LUA = """
@@ -428,6 +434,13 @@ def run(kind: str, orders: int, events: int, seconds: int, processes: int = 2) -
         results["lookup_during_ingest"] = during
 
         results["single_event"] = wrk(SINGLE_LUA, server.base, "/api/v1/events", seconds, env)
+        # The HTTP stack's own ceiling in the same run: a bare endpoint, same connections.
+        results["bare_endpoint"] = wrk(BARE_LUA, server.base, "/healthz", seconds, env)
+        bare = results["bare_endpoint"]["requests_per_s"]
+        results["ratio_to_bare_endpoint"] = {
+            name: round(results[name]["requests_per_s"] / bare, 2)
+            for name in ("lookup_alone", "lookup_alone_hot_1000", "single_event")
+        }
         results["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[0]
     finally:
         server.stop()
