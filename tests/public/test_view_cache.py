@@ -162,10 +162,10 @@ def test_a_rendering_read_before_a_change_was_heard_is_not_trusted(
 
     real_read = setwise.read_together
 
-    def changed_mid_read(conn: Any, statements: Any, params: Any = None) -> Any:
+    def changed_mid_read(conn: Any, reads: Any) -> Any:
         """The order's rows are read, and a change of the order is heard meanwhile."""
-        rows = real_read(conn, statements, params)
-        if service._VIEW in statements:
+        rows = real_read(conn, reads)
+        if any(statement is service._VIEW for statement, _ in reads):
             views.changed([order["id"]])
         return rows
 

@@ -74,11 +74,12 @@ def pg_update(table: str, columns: dict[str, str]) -> str:
 
 
 class _Prepared:
-    """A statement compiled once: its text, default parameters and result processors."""
+    """A constant statement compiled once: its text, default parameters and the columns'
+    result conversions."""
 
     __slots__ = ("statement", "sql", "defaults", "processors", "row")
 
-    def __init__(self, conn: Connection, statement: Select[Any]) -> None:
+    def __init__(self, conn: Connection, statement: Select[*tuple[Any, ...]]) -> None:
         dialect = conn.dialect
         compiled = statement.compile(dialect=dialect)
         self.statement = statement  # kept alive: the cache is keyed by its id
@@ -108,47 +109,44 @@ def _row_class(names: list[str]) -> Any:
     return namedtuple("Row", names, rename=True)  # noqa: PYI024
 
 
-# Statements defined once (module constants with named bind parameters) compile once.
 _PREPARED: dict[int, _Prepared] = {}
 
 
-def _prepared(conn: Connection, statement: Select[Any], constant: bool) -> _Prepared:
-    if not constant:
-        return _Prepared(conn, statement)
+def _prepared(conn: Connection, statement: Select[*tuple[Any, ...]]) -> _Prepared:
     found = _PREPARED.get(id(statement))
     if found is None or found.statement is not statement:
-        if len(_PREPARED) > 256:
+        if len(_PREPARED) > 256:  # constants are few; a caller building them per call
             _PREPARED.clear()
         found = _PREPARED[id(statement)] = _Prepared(conn, statement)
     return found
 
 
-def read_together(
-    conn: Connection,
-    statements: Sequence[Select[*tuple[Any, ...]]],
-    params: dict[str, Any] | None = None,
-) -> list[list[Any]]:
+Read = tuple[Select[*tuple[Any, ...]], dict[str, Any]]
+
+
+def read_together(conn: Connection, reads: Sequence[Read]) -> list[list[Any]]:
     """The rows of independent reads, in order, in one round trip on PostgreSQL.
 
-    psycopg's pipeline mode sends every query before waiting for the first answer
+    Each read is a *constant* statement (defined once, at module level, with named
+    bind parameters) and its parameters. psycopg's pipeline mode sends every query
+    before waiting for the first answer
     (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so reads that do not
     depend on each other cost one wait on the database instead of one each; inside a
-    transaction at a time, that wait is what bounds the commits per second. Rows come
-    back as named tuples with the statements' labels and the columns' own result
-    conversions. With ``params``, the statements are constants whose named bind
-    parameters take those values, and each is compiled once per process. SQLite, in
-    process, runs them one after the other.
+    transaction at a time, that wait is what bounds the commits per second. Each
+    statement is compiled once per process (compiling a select costs more than running
+    it), and rows come back as named tuples with the columns' own result conversions.
+    SQLite, in process, runs them one after the other through SQLAlchemy.
     """
-    if conn.dialect.name != "postgresql" or len(statements) < 2:
-        return [list(conn.execute(statement, params or {})) for statement in statements]
+    if conn.dialect.name != "postgresql" or len(reads) < 2:
+        return [list(conn.execute(statement, params)) for statement, params in reads]
     driver = conn.connection.driver_connection
     assert driver is not None
-    prepared = [_prepared(conn, statement, params is not None) for statement in statements]
+    prepared = [_prepared(conn, statement) for statement, _ in reads]
     cursors = []
     with driver.pipeline():
-        for ready in prepared:
+        for ready, (_, params) in zip(prepared, reads, strict=True):
             cursor = driver.cursor()
-            cursor.execute(ready.sql, ready.defaults | params if params else ready.defaults)
+            cursor.execute(ready.sql, ready.defaults | params)
             cursors.append(cursor)
     rows = [ready.rows(cursor.fetchall()) for ready, cursor in zip(prepared, cursors, strict=True)]
     for cursor in cursors:

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Integer, Select, Table, bindparam, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import any_
 
 from rumbo.events.pipeline import StatusChange
 from rumbo.kit.setwise import among, arrays, batches_of, read_together, unnest
@@ -46,7 +48,7 @@ from rumbo.notifications.restraint import (
     coalesce,
     release_time,
 )
-from rumbo.notifications.rules import rules_from, rules_query
+from rumbo.notifications.rules import RULES, rules_from
 
 COALESCE_WINDOW = timedelta(minutes=5)
 QUIET_HOURS = QuietHours()
@@ -156,14 +158,14 @@ def enqueue_news(
     # (contacts, the shopper's choices, whether a device subscribed to push) do not
     # depend on each other: read together, in one round trip on PostgreSQL.
     order_ids = sorted({item.order_id for item in news})
+    of_merchant = {"merchant_id": merchant_id}
+    facts = _FACTS[conn.dialect.name == "postgresql"]
     stored_rules, endpoints, *order_rows = read_together(
         conn,
         [
-            rules_query(merchant_id),
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled).where(
-                WebhookEndpoint.merchant_id == merchant_id
-            ),
-            *(_facts(conn, chunk) for chunk in batches_of(conn, order_ids)),
+            (RULES, of_merchant),
+            (_ENDPOINTS, of_merchant),
+            *((facts, {"order_ids": list(chunk)}) for chunk in batches_of(conn, order_ids)),
         ],
     )
     rules, _ = rules_from(stored_rules)
@@ -240,7 +242,12 @@ def enqueue_news(
     return len(inserted)
 
 
-def _facts(conn: Connection, order_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
+_ENDPOINTS = select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled).where(
+    WebhookEndpoint.merchant_id == bindparam("merchant_id")
+)
+
+
+def _facts(of_orders: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     """What deciding an order's messages needs: contacts, the shopper's choices (NULL
     when never made), and whether a device of the shopper's subscribed to push."""
     return (
@@ -259,8 +266,16 @@ def _facts(conn: Connection, order_ids: Sequence[int]) -> Select[*tuple[Any, ...
             ShopperPreference.push.label("wants_push"),
         )
         .outerjoin(ShopperPreference, ShopperPreference.order_id == Order.id)
-        .where(among(conn, Order.id, order_ids))
+        .where(of_orders)
     )
+
+
+# The facts of the orders in parameter ``order_ids``: ``= ANY(array)`` on PostgreSQL (one
+# parameter, any length), an expanding ``IN`` in chunks on SQLite. Keyed by "is PostgreSQL".
+_FACTS = {
+    True: _facts(Order.id == any_(bindparam("order_ids", type_=postgresql.ARRAY(Integer)))),
+    False: _facts(Order.id.in_(bindparam("order_ids", expanding=True))),
+}
 
 
 def _row(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, bindparam, select
 
 from rumbo.models import NotificationRule
 from rumbo.notifications.message import Kind
@@ -48,15 +48,14 @@ def default_rules() -> dict[Kind, frozenset[Channel]]:
     return rules
 
 
-def rules_query(merchant_id: int) -> Select[str, list[str]]:
-    """The merchant's stored rules (read them with :func:`rules_from`)."""
-    return select(NotificationRule.kind, NotificationRule.channels).where(
-        NotificationRule.merchant_id == merchant_id
-    )
+# The merchant's stored rules (parameter ``merchant_id``; read them with :func:`rules_from`).
+RULES = select(NotificationRule.kind, NotificationRule.channels).where(
+    NotificationRule.merchant_id == bindparam("merchant_id")
+)
 
 
 def rules_from(stored: Sequence[Any]) -> tuple[dict[Kind, frozenset[Channel]], bool]:
-    """The rules that rows of :func:`rules_query` mean, and whether they are the
+    """The rules that rows of :data:`RULES` mean, and whether they are the
     defaults (no rule stored)."""
     if not stored:
         return default_rules(), True
@@ -73,4 +72,4 @@ def effective_rules(
     conn: Connection, merchant_id: int
 ) -> tuple[dict[Kind, frozenset[Channel]], bool]:
     """The merchant's rules and whether they are the defaults (no rule stored)."""
-    return rules_from(list(conn.execute(rules_query(merchant_id))))
+    return rules_from(list(conn.execute(RULES, {"merchant_id": merchant_id})))

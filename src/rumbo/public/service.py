@@ -358,7 +358,10 @@ class PublicViews:
                         self._entries[code] = dataclasses.replace(hit, read_at=read_at)
                     self._entries.move_to_end(code)
                     return hit.body
-        found, shipments, events = read_together(conn, [_VIEW, _SHIPMENTS, _EVENTS], {"code": code})
+        by_code = {"code": code}
+        found, shipments, events = read_together(
+            conn, [(_VIEW, by_code), (_SHIPMENTS, by_code), (_EVENTS, by_code)]
+        )
         if not found:
             raise NotFound("No order has this tracking code.", "tracking_code_unknown")
         order = found[0]
