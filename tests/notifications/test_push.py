@@ -3,7 +3,10 @@ token and decrypts each message with the subscription's keys."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +24,7 @@ from rumbo.notifications.channels.push import (
 )
 from rumbo.notifications.errors import TransientError
 
-from .conftest import HttpServer, Reply, Responder, free_port, make_message
+from .conftest import HttpServer, Reply, Responder, free_port, make_message, server_tls
 from .fake_push import FakePushService, VapidRefused, verify_vapid
 
 StartHttp = Callable[[Responder], HttpServer]
@@ -137,6 +140,27 @@ async def test_an_unreachable_push_service_is_retried() -> None:
     async with WebPushChannel(key, clock=lambda: NOW) as channel:
         with pytest.raises(TransientError, match="unreachable"):
             await channel.send(make_message(), [device])
+
+
+async def test_a_push_service_whose_certificate_nobody_vouches_for_gets_nothing(
+    certificate: tuple[Path, Path, str],
+) -> None:
+    served: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            served.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls(certificate))
+    port = server.sockets[0].getsockname()[1]
+    device = Subscription(1, f"https://127.0.0.1:{port}/p/x", *_keys())
+    key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
+    async with server, WebPushChannel(key, clock=lambda: NOW) as channel:
+        with pytest.raises(TransientError, match="CertificateError"):
+            await channel.send(make_message(), [device])
+    assert served == []
 
 
 async def test_a_device_with_broken_keys_is_dropped_without_a_request(

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import http_ece
+import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
@@ -174,7 +175,11 @@ class WebPushChannel:
         # Made on first use: a session belongs to the event loop that is running then.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
+                # The trust store the other channels use (httpx's: certifi, or
+                # SSL_CERT_FILE), not whatever the host's OpenSSL finds.
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections, ssl=httpx.create_ssl_context()
+                ),
                 timeout=REQUEST_TIMEOUT,
                 trust_env=True,  # HTTPS_PROXY / NO_PROXY, as for the other channels
             )
