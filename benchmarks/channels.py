@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import http_ece
 from common import FreshDatabase, drain_outbox, webhook_receiver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -95,29 +96,64 @@ def run_workers(
     return elapsed, claimed
 
 
-def seed(db: Database, channel: str, messages: int, peer: str) -> None:
-    now = datetime.now(UTC)
-    device = ec.generate_private_key(ec.SECP256R1()).public_key()
-    p256dh = b64url_encode(
-        device.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    with db.session() as session:
-        merchant_id = create_merchant(session, "Bench", now).merchant_id
-        session.add(
-            WhatsAppAccount(
-                merchant_id=merchant_id,
-                phone_number_id="106540352242922",
-                access_token="bench",
-                app_secret="bench",
-                verify_token="bench",
-                api_version="v21.0",
-                templates={"in_transit": {"pt-BR": "pedido_em_transito"}},
-                paused_templates={},
-                updated_at=now,
+class BenchDevice:
+    """The browser side of every benchmark push subscription: one P-256 key pair, and
+    per order an auth secret made of its id, so that what a push service receives
+    can be decrypted afterwards (RFC 8291) to see which news it carried."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.p256dh = b64url_encode(
+            self.key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
             )
         )
+
+    def subscriptions(self, order_ids: list[int], peer: str, now: datetime) -> list[dict[str, Any]]:
+        """``push_subscriptions`` rows: one device per order, its endpoint on ``peer``."""
+        return [
+            {
+                "order_id": order_id,
+                "endpoint": f"{peer}/p/{order_id}",
+                "p256dh": self.p256dh,
+                "auth": b64url_encode(order_id.to_bytes(16, "big")),
+                "created_at": now,
+            }
+            for order_id in order_ids
+        ]
+
+    def read(self, path: str, body: bytes) -> dict[str, Any]:
+        """The notification a message posted to ``/p/{order id}`` carries."""
+        order_id = int(path.rsplit("/", 1)[1])
+        plain = http_ece.decrypt(
+            body,
+            private_key=self.key,
+            auth_secret=order_id.to_bytes(16, "big"),
+            version="aes128gcm",
+        )
+        return dict(json.loads(plain))
+
+
+def whatsapp_account(merchant_id: int, now: datetime, kinds: list[str]) -> WhatsAppAccount:
+    """The store's Cloud API sender, with a pt-BR template named after each kind."""
+    return WhatsAppAccount(
+        merchant_id=merchant_id,
+        phone_number_id="106540352242922",
+        access_token="bench",
+        app_secret="bench",
+        verify_token="bench",
+        api_version="v21.0",
+        templates={kind: {"pt-BR": f"rumbo_{kind}"} for kind in kinds},
+        paused_templates={},
+        updated_at=now,
+    )
+
+
+def seed(db: Database, channel: str, messages: int, peer: str) -> None:
+    now = datetime.now(UTC)
+    with db.session() as session:
+        merchant_id = create_merchant(session, "Bench", now).merchant_id
+        session.add(whatsapp_account(merchant_id, now, ["in_transit"]))
         session.execute(
             insert(Order),
             [
@@ -141,17 +177,7 @@ def seed(db: Database, channel: str, messages: int, peer: str) -> None:
         order_ids = list(session.scalars(select(Order.id).order_by(Order.id)))
         if channel == "push":
             session.execute(
-                insert(PushSubscription),
-                [
-                    {
-                        "order_id": order_id,
-                        "endpoint": f"{peer}/p/{order_id}",
-                        "p256dh": p256dh,
-                        "auth": b64url_encode(order_id.to_bytes(16, "big")),
-                        "created_at": now,
-                    }
-                    for order_id in order_ids
-                ],
+                insert(PushSubscription), BenchDevice().subscriptions(order_ids, peer, now)
             )
         session.execute(
             insert(OutboxMessage),

@@ -13,14 +13,22 @@ per second at the peak. In every phase, at once:
 - shoppers poll their order (``GET /api/v1/track/{code}`` and the page ``/t/{code}``)
   and ``--sse`` of them hold the live stream ``/t/{code}/events`` open all day;
 - every status change goes out as a signed webhook to a local receiver (its own
-  process) that notes when each arrives.
+  process) that notes when each arrives;
+- a share of the orders (``--opted-in``) has the shopper's WhatsApp opt-in and a
+  device subscribed to Web Push: their news also goes out as WhatsApp template
+  messages and push messages, to the local Cloud API and push service of
+  ``benchmarks/channels.py``, which note when each arrives.
 
 The load is open-loop (requests leave on schedule whether or not earlier ones
 came back, up to ``--in-flight``), so a server that falls behind shows it as
 latency, lag and refused sends, not as a politely slower client. Reported per
-phase: events offered and acknowledged per second, lookup p50/p99, webhook lag
-(event sent → webhook received) p50/p99, errors, and per process the peak RSS
-and CPU. ``--rates 50,100,200`` runs the day at each peak rate in turn, to find
+phase: events offered and acknowledged per second, lookup p50/p99, delivery lag
+per channel (event sent → webhook, WhatsApp or push message received, for the events
+sent in that phase) p50/p99, errors, and per process the peak RSS and CPU.
+Shopper news normally waits ``RUMBO_NOTIFICATION_MERGE_SECONDS`` (300 s) so that a
+burst goes out as one message; ``--merge-seconds`` (0 by default) sets it here, and
+the opted-in shoppers live where it is daytime, so that quiet hours hold nothing.
+``--rates 50,100,200`` runs the day at each peak rate in turn, to find
 where it stops keeping up; ``--profile`` records the busiest process with py-spy
 during the peak phase and prints its top functions.
 
@@ -57,10 +65,17 @@ import aiohttp
 import httpx
 import orjson
 import paho.mqtt.client as mqtt
+from channels import PUSH_REPLY, VAPID, WHATSAPP_REPLY, BenchDevice, whatsapp_account
 from common import NO_ABUSE_LIMITS, free_port, webhook_receiver
 from ingest import Target, cpu_seconds, settle  # a fresh schema with one merchant and N orders
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import create_engine, text
+from sqlalchemy import String, cast, create_engine, func, insert, literal, select, text, update
+from sqlalchemy.orm import Session
+
+from rumbo.kit.timezones import zone_name_of
+from rumbo.models import Order, PushSubscription, ShopperPreference
+from rumbo.notifications.outbox import QUIET_HOURS
+from rumbo.notifications.restraint import is_quiet
 
 ROOT = Path(__file__).resolve().parent
 RUMBO = Path(sys.executable).with_name("rumbo")
@@ -93,6 +108,45 @@ def hook_arrival(hook: str, body: bytes) -> tuple[str, str, str, float]:
     data = orjson.loads(body).get("data", {})
     code = (data.get("order") or {}).get("tracking_code", "")
     return (hook, code, data.get("status", ""), time.time())
+
+
+def whatsapp_arrival(path: str, body: bytes) -> tuple[str, str, str, float]:
+    """The same of a Cloud API template message: its templates are named ``rumbo_{kind}``
+    and its second parameter is the tracking code."""
+    data = orjson.loads(body)
+    template = data["template"]
+    code = template["components"][0]["parameters"][1]["text"]
+    return (
+        data["biz_opaque_callback_data"],
+        code,
+        template["name"].removeprefix("rumbo_"),
+        time.time(),
+    )
+
+
+def push_arrival(path: str, body: bytes) -> tuple[str, bytes, float]:
+    """A push message is encrypted for its device: kept whole, read after the run."""
+    return (path, body, time.time())
+
+
+class Peer:
+    """A local receiver in its own process (``common.webhook_receiver``)."""
+
+    def __init__(self, ctx: Any, note: Any, reply: bytes | None = None) -> None:
+        ports: Any = ctx.Queue()
+        self.out: Any = ctx.Queue()
+        self.stop = ctx.Event()
+        args = (ports, self.stop, self.out, note) + ((reply,) if reply is not None else ())
+        self.proc = ctx.Process(target=webhook_receiver, args=args, daemon=True)
+        self.proc.start()
+        self.url = f"http://127.0.0.1:{ports.get(timeout=30)}"
+
+    def finish(self) -> list[Any]:
+        """Stop it; everything it noted, in arrival order."""
+        self.stop.set()
+        noted: list[Any] = self.out.get(timeout=60)
+        self.proc.join(10)
+        return noted
 
 
 # ----------------------------------------------------------------------------- processes
@@ -129,7 +183,7 @@ def _rss_mb(pid: int) -> float:
 class Fleet:
     """The API processes and the workers, with per-process RSS and CPU sampling."""
 
-    def __init__(self, url: str, broker: str) -> None:
+    def __init__(self, url: str, broker: str, settings: dict[str, str]) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = os.environ | {
@@ -142,6 +196,7 @@ class Fleet:
             # Abuse limits are per client address and key; here every shopper is
             # 127.0.0.1 and the store uses one key.
             **NO_ABUSE_LIMITS,
+            **settings,
         }
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         self.server = subprocess.Popen(
@@ -585,10 +640,110 @@ def _lags(sent_at: dict[tuple[str, str], float], seen: list[Any]) -> dict[str, A
     }
 
 
-def register(base: str, api_key: str, hook_port: int, prefix: str) -> None:
+def _channel_lags(
+    sent_at: dict[tuple[str, str], float],
+    arrivals: list[tuple[str, str, float]],
+    start: float,
+    end: float,
+) -> dict[str, Any]:
+    """Lag of the first arrival of each news whose event was sent in [start, end)."""
+    first: dict[tuple[str, str], float] = {}
+    for code, status, at in arrivals:
+        first.setdefault((code, status), at)
+    lags = sorted(
+        at - sent_at[news]
+        for news, at in first.items()
+        if news in sent_at and start <= sent_at[news] < end
+    )
+    return {"n": len(lags), "p50_s": _s(lags, 0.5), "p99_s": _s(lags, 0.99)}
+
+
+def _s(sorted_seconds: list[float], q: float) -> float | None:
+    milliseconds = _ms(sorted_seconds, q)
+    return None if milliseconds is None else round(milliseconds / 1000, 2)
+
+
+def arrivals_by_channel(
+    hooks: list[Any], texts: list[Any], posts: list[Any], device: BenchDevice
+) -> dict[str, list[tuple[str, str, float]]]:
+    """(tracking code, status, arrival) of everything each local peer received."""
+    pushed = []
+    for path, body, at in posts:
+        shown = device.read(path, body)
+        pushed.append((shown["tag"].removeprefix("rumbo-"), shown["status"], at))
+    return {
+        "webhook": [(code, status, at) for _, code, status, at in hooks],
+        "whatsapp": [(code, status, at) for _, code, status, at in texts],
+        "push": pushed,
+    }
+
+
+# Where opted-in shoppers may live, so that one of them is in daytime (quiet hours,
+# restraint.QuietHours, hold WhatsApp and push through the night).
+PLACES = [
+    {"city": "São Paulo", "state": "SP", "country": "BR"},
+    {"city": "Madrid", "country": "ES"},
+    {"city": "Ciudad de México", "country": "MX"},
+]
+
+
+def opt_in(
+    target: Target, share: float, push_url: str, device: BenchDevice, seconds: float
+) -> dict[str, Any]:
+    """Give every ``1/share``-th order a phone, the shopper's WhatsApp opt-in and a
+    subscribed device, and move it where it is daytime for the whole run; the store
+    gets a Cloud API sender with a template per status."""
+    now = datetime.now(UTC)
+    place = next(
+        (
+            p
+            for p in PLACES
+            if not any(
+                is_quiet(at, zone_name_of(p), QUIET_HOURS)
+                for at in (now, now + timedelta(seconds=seconds))
+            )
+        ),
+        None,
+    )
+    if share <= 0 or place is None:
+        print("no opted-in shoppers" + ("" if share <= 0 else ": quiet hours everywhere"))
+        return {"orders": 0}
+    engine = create_engine(target.url)
+    with Session(engine) as session, session.begin():
+        ids = list(session.scalars(select(Order.id).order_by(Order.id)))
+        chosen = ids[:: max(1, round(1 / share))]
+        session.add(whatsapp_account(target.merchant_id, now, JOURNEY))
+        session.execute(
+            update(Order)
+            .where(Order.id.in_(chosen))
+            .values(
+                destination=place,
+                customer_phone=literal("+55119") + func.lpad(cast(Order.id, String), 8, "0"),
+            )
+        )
+        session.execute(
+            insert(ShopperPreference),
+            [
+                {
+                    "order_id": order_id,
+                    "whatsapp": True,
+                    "whatsapp_opt_in_at": now,
+                    "whatsapp_opt_in_source": "store",
+                    "push": True,
+                    "updated_at": now,
+                }
+                for order_id in chosen
+            ],
+        )
+        session.execute(insert(PushSubscription), device.subscriptions(chosen, push_url, now))
+    engine.dispose()
+    return {"orders": len(chosen), "of": len(ids), "destination": place}
+
+
+def register(base: str, api_key: str, hook_url: str, prefix: str) -> None:
     auth = {"Authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
-        created = client.post("/api/v1/webhooks", json={"url": f"http://127.0.0.1:{hook_port}/h"})
+        created = client.post("/api/v1/webhooks", json={"url": f"{hook_url}/h"})
         created.raise_for_status()
         for n in range(DEVICES):
             client.post(
@@ -611,25 +766,44 @@ def main() -> None:
     parser.add_argument(
         "--probe-rate", type=float, default=5.0, help="witness lookups/s, from their own process"
     )
+    parser.add_argument(
+        "--opted-in",
+        type=float,
+        default=0.2,
+        help="share of the orders whose shopper has WhatsApp and push on (0: none)",
+    )
+    parser.add_argument(
+        "--merge-seconds",
+        type=int,
+        default=0,
+        help="RUMBO_NOTIFICATION_MERGE_SECONDS: how long shopper news waits to be merged",
+    )
     args = parser.parse_args()
     args.broker = os.environ.get("RUMBO_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
     args.device_prefix = f"bf{int(time.time()) % 100000}-"
 
     ctx = mp.get_context("spawn")
-    port_q: Any = ctx.Queue()
-    seen_q: Any = ctx.Queue()
-    stop = ctx.Event()
-    hooks = ctx.Process(
-        target=webhook_receiver, args=(port_q, stop, seen_q, hook_arrival), daemon=True
-    )
-    hooks.start()
-    hook_port = port_q.get(timeout=30)
+    hooks = Peer(ctx, hook_arrival)
+    whatsapp = Peer(ctx, whatsapp_arrival, WHATSAPP_REPLY)  # the Cloud API
+    pushes = Peer(ctx, push_arrival, PUSH_REPLY)  # a push service
+    device = BenchDevice()
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     with tempfile.TemporaryDirectory() as workdir:
         target = Target("postgresql", Path(workdir), args.orders)
-        fleet = Fleet(target.url, args.broker)
+        run_seconds = (len(args.rates.split(",")) * len(DAY) + 2) * args.phase_seconds + 600
+        results["opted_in"] = opt_in(target, args.opted_in, pushes.url, device, run_seconds)
+        print("opted in to WhatsApp and push:", json.dumps(results["opted_in"]), flush=True)
+        fleet = Fleet(
+            target.url,
+            args.broker,
+            {
+                "RUMBO_VAPID_PRIVATE_KEY": VAPID,
+                "RUMBO_WHATSAPP_BASE_URL": whatsapp.url,
+                "RUMBO_NOTIFICATION_MERGE_SECONDS": str(args.merge_seconds),
+            },
+        )
         try:
-            register(fleet.base, target.api_key, hook_port, args.device_prefix)
+            register(fleet.base, target.api_key, hooks.url, args.device_prefix)
             probe_q: Any = ctx.Queue()
             probe_stop = ctx.Event()
             witness = ctx.Process(
@@ -660,18 +834,27 @@ def main() -> None:
             engine.dispose()
         finally:
             fleet.stop()
-            stop.set()
-            seen = seen_q.get(timeout=30)
-            hooks.join(10)
+            seen, texts, posts = hooks.finish(), whatsapp.finish(), pushes.finish()
             target.drop()
     first_phase = days[0][0]["phases"][0]["window"][0] if days else time.time()
     results["probe_alone"] = _probe_stats(probed, 0.0, first_phase)
     print("probe alone:", json.dumps(results["probe_alone"]))
+    arrivals = arrivals_by_channel(seen, texts, posts, device)
     for stats, day_sent in days:
         stats["notifications"] = _lags(day_sent, [s for s in seen if (s[1], s[2]) in day_sent])
+        stats["received"] = {
+            channel: sum((code, status) in day_sent for code, status, _ in noted)
+            for channel, noted in arrivals.items()
+        }
         for phase in stats["phases"]:
-            phase["probe"] = _probe_stats(probed, *phase.pop("window"))
+            window = phase.pop("window")
+            phase["probe"] = _probe_stats(probed, *window)
+            phase["lag"] = {
+                channel: _channel_lags(day_sent, noted, *window)
+                for channel, noted in arrivals.items()
+            }
             print(phase["phase"], "probe:", json.dumps(phase["probe"]))
+            print(phase["phase"], "lag:", json.dumps(phase["lag"]))
     results["days"] = [stats for stats, _ in days]
     results["positions_published"] = sum(s.get("positions_published", 0) for s in results["days"])
     out = ROOT / "results" / "peak.json"

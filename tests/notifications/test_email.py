@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import ipaddress
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -26,7 +25,7 @@ from rumbo.notifications.channels.email import (
 from rumbo.notifications.errors import PermanentError, TransientError
 from rumbo.notifications.message import Kind
 
-from .conftest import BRANDING, SmtpHandler, free_port, make_message
+from .conftest import BRANDING, SmtpHandler, free_port, make_message, server_tls
 
 pytestmark = pytest.mark.anyio
 
@@ -212,51 +211,6 @@ async def test_a_server_that_is_down_is_transient() -> None:
 
 
 # ------------------------------------------------------------------------------ TLS and AUTH
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
-    """A self-signed certificate for 127.0.0.1: (cert file, key file, PEM)."""
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    (folder / "cert.pem").write_text(pem)
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder / "cert.pem", folder / "key.pem", pem
-
-
-def server_tls(certificate: tuple[Path, Path, str]) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate[0], certificate[1])
-    return context
 
 
 def client_tls(certificate: tuple[Path, Path, str]) -> ssl.SSLContext:

@@ -3,12 +3,14 @@ token and decrypts each message with the subscription's keys."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -22,7 +24,7 @@ from rumbo.notifications.channels.push import (
 )
 from rumbo.notifications.errors import TransientError
 
-from .conftest import HttpServer, Reply, Responder, make_message
+from .conftest import HttpServer, Reply, Responder, free_port, make_message, server_tls
 from .fake_push import FakePushService, VapidRefused, verify_vapid
 
 StartHttp = Callable[[Responder], HttpServer]
@@ -93,8 +95,7 @@ async def test_the_push_service_verifies_vapid_and_decrypts_the_notification(
     service = start(http_server)
     devices = [as_subscription(n, service.subscribe()) for n in (1, 2)]
     key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
-    async with httpx.AsyncClient() as client:
-        channel = WebPushChannel(key, client, clock=lambda: NOW)
+    async with WebPushChannel(key, clock=lambda: NOW) as channel:
         result = await channel.send(make_message(language=language), devices)
 
     assert service.refused == []
@@ -118,10 +119,8 @@ async def test_a_gone_subscription_is_reported_and_the_others_still_get_it(
     service.gone.add(dead.endpoint.removeprefix(service.url))
     del service.devices[unknown.endpoint.removeprefix(service.url)]
     key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
-    async with httpx.AsyncClient() as client:
-        result = await WebPushChannel(key, client, clock=lambda: NOW).send(
-            make_message(), [alive, dead, unknown]
-        )
+    async with WebPushChannel(key, clock=lambda: NOW) as channel:
+        result = await channel.send(make_message(), [alive, dead, unknown])
     assert result.gone == [2, 3]
     assert len(service.received) == 1
 
@@ -130,9 +129,52 @@ async def test_an_overloaded_push_service_is_retried(http_server: StartHttp) -> 
     server = http_server(lambda request: Reply(429, b"slow down", "text/plain"))
     key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
     device = Subscription(1, server.url + "/p/x", *_keys())
-    async with httpx.AsyncClient() as client:
+    async with WebPushChannel(key, clock=lambda: NOW) as channel:
         with pytest.raises(TransientError, match="429"):
-            await WebPushChannel(key, client, clock=lambda: NOW).send(make_message(), [device])
+            await channel.send(make_message(), [device])
+
+
+async def test_an_unreachable_push_service_is_retried() -> None:
+    key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
+    device = Subscription(1, f"http://127.0.0.1:{free_port()}/p/x", *_keys())  # nobody listens
+    async with WebPushChannel(key, clock=lambda: NOW) as channel:
+        with pytest.raises(TransientError, match="unreachable"):
+            await channel.send(make_message(), [device])
+
+
+async def test_a_push_service_whose_certificate_nobody_vouches_for_gets_nothing(
+    certificate: tuple[Path, Path, str],
+) -> None:
+    served: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            served.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls(certificate))
+    port = server.sockets[0].getsockname()[1]
+    device = Subscription(1, f"https://127.0.0.1:{port}/p/x", *_keys())
+    key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
+    async with server, WebPushChannel(key, clock=lambda: NOW) as channel:
+        with pytest.raises(TransientError, match="CertificateError"):
+            await channel.send(make_message(), [device])
+    assert served == []
+
+
+async def test_a_device_with_broken_keys_is_dropped_without_a_request(
+    http_server: StartHttp,
+) -> None:
+    service = start(http_server)
+    good = as_subscription(1, service.subscribe())
+    broken = Subscription(2, good.endpoint, b64url_encode(b"\x04" + b"\x00" * 64), good.auth)
+    key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
+    async with WebPushChannel(key, clock=lambda: NOW) as channel:
+        result = await channel.send(make_message(), [broken, good])
+    assert result.gone == [2]
+    assert len(service.received) == 1
+    assert result.errors[0].startswith("invalid subscription keys")
 
 
 def _keys() -> tuple[str, str]:
@@ -145,7 +187,7 @@ def _keys() -> tuple[str, str]:
 def test_the_vapid_token_is_reused_per_origin_until_an_hour_before_it_expires() -> None:
     now = [NOW]
     key = VapidKey(VapidKey.generate(), "mailto:ops@rumbo.example")
-    channel = WebPushChannel(key, httpx.AsyncClient(), clock=lambda: now[0])
+    channel = WebPushChannel(key, clock=lambda: now[0])
     first = channel.authorization("https://fcm.googleapis.com/fcm/send/abc")
     assert channel.authorization("https://fcm.googleapis.com/fcm/send/def") == first
     assert channel.authorization("https://updates.push.services.mozilla.com/wpush/v2/x") != first

@@ -196,7 +196,7 @@ class Notifier:
         self.push = (
             WebPushChannel(
                 VapidKey(settings.vapid_private_key, settings.vapid_subject),
-                self.client,
+                connections=settings.notification_concurrency,
                 clock=self.clock.now,
             )
             if settings.vapid_private_key
@@ -206,6 +206,8 @@ class Notifier:
         self._limit = asyncio.Semaphore(settings.notification_concurrency)
 
     async def aclose(self) -> None:
+        if self.push is not None:
+            await self.push.aclose()
         if self._own_client:
             await self.client.aclose()
 
