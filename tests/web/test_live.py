@@ -25,7 +25,7 @@ def event_stream(server: LiveServer, code: str) -> Iterator[queue.Queue[str]]:
 
     def read() -> None:
         with (
-            httpx.Client(base_url=server.url, timeout=10) as http,
+            httpx.Client(base_url=server.url, timeout=30) as http,
             http.stream("GET", f"/t/{code}/events") as response,
         ):
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -74,7 +74,7 @@ def _push_delivery(http: httpx.Client, tenant: Tenant) -> None:
 
 
 def test_an_ingested_event_reaches_the_open_stream(server: LiveServer, tenant: Tenant) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         order = place_order(http, tenant)
         with event_stream(server, order["tracking_code"]) as lines:
             _push_delivery(http, tenant)
@@ -88,7 +88,7 @@ def test_a_change_committed_by_another_process_is_heard(
 ) -> None:
     """Another API process shares only the database: on PostgreSQL its pg_notify reaches
     our LISTEN connection; on SQLite our poller sees ``orders.version`` move."""
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         order = place_order(http, tenant)
         other_process = create_engine(database_url)
         try:
@@ -112,7 +112,7 @@ def test_heartbeats_keep_the_stream_open_and_a_closed_page_is_forgotten(
     server: LiveServer, tenant: Tenant
 ) -> None:
     hub: LiveHub = server.app.state.live
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         order = place_order(http, tenant)
         with event_stream(server, order["tracking_code"]) as lines:
             assert hub.watched() == 1
@@ -126,7 +126,7 @@ def test_heartbeats_keep_the_stream_open_and_a_closed_page_is_forgotten(
 
 def test_a_stale_page_is_told_at_once(server: LiveServer, tenant: Tenant) -> None:
     """The page says which version it shows; anything newer is announced on connect."""
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         order = place_order(http, tenant)
         with http.stream("GET", f"/t/{order['tracking_code']}/events?v=1") as response:
             lines = response.iter_lines()
