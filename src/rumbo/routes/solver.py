@@ -133,17 +133,21 @@ def _run(
     return Solution(routes=[routes[v] for v in sorted(routes)], unassigned=unassigned)
 
 
-def _without_shortest_route(
+def _eject_until_all_fit(
     problem: Problem,
-    routes: Sequence[Sequence[int]],
+    start: Solution,
     left: Callable[[], float],
     threads: int,
 ) -> Solution | None:
-    """The same stops on one route fewer, or None if guided ejection runs out of time."""
-    ordered = sorted((list(route) for route in routes if route), key=len)
-    current = ordered[1:]
-    priority = dict.fromkeys(ordered[0], 1)
-    while left() > 0.1:
+    """Guided ejection from a partial solution: the same routes with every stop, or None.
+
+    Each round starts from the last one's routes; the stops still left out gain
+    priority, so VROOM evicts stops that fit more easily elsewhere to place them.
+    """
+    current = [route for route in start.routes if route]
+    priority = dict.fromkeys(start.unassigned, 1)
+    attempt = start
+    while attempt.unassigned and left() > 0.1:
         attempt = _run(
             problem,
             len(current),
@@ -154,11 +158,60 @@ def _without_shortest_route(
             seeds=current,
             priority=priority,
         )
-        if not attempt.unassigned:
-            return attempt
         for stop in attempt.unassigned:
             priority[stop] = min(_MAX_PRIORITY, priority.get(stop, 0) + 1)
         current = [route for route in attempt.routes if route]
+    return None if attempt.unassigned else attempt
+
+
+def _countdown(until: float) -> Callable[[], float]:
+    return lambda: until - time.monotonic()
+
+
+def one_route_fewer(
+    problem: Problem, routes: Sequence[Sequence[int]], seconds: float, threads: int = 2
+) -> Solution | None:
+    """The stops of `routes` on one route fewer, or None if none was found in `seconds`.
+
+    Starts, in turn, each with a share of the time left: the best routes without the
+    shortest one (half), a fresh construction on one vehicle fewer with the stops it
+    could not place left out (a quarter), then the best routes without the second
+    shortest.
+    """
+    ends = time.monotonic() + seconds
+    ordered = sorted((list(route) for route in routes if route), key=len)
+    fleet = len(ordered) - 1
+
+    def dropped(index: int) -> Solution:
+        return Solution(
+            routes=ordered[:index] + ordered[index + 1 :], unassigned=list(ordered[index])
+        )
+
+    def fresh() -> Solution:
+        return _run(
+            problem,
+            fleet,
+            searches=12,
+            depth=3,
+            seconds=max(ends - time.monotonic(), 0.0) / 3,
+            threads=threads,
+        )
+
+    # The shortest route's stops are the likeliest to fit elsewhere: half the time.
+    starts: list[tuple[Callable[[], Solution], float]] = [(lambda: dropped(0), 0.5)]
+    if fleet > 1:
+        starts += [(fresh, 0.5), (lambda: dropped(1), 1.0)]
+    else:
+        starts += [(fresh, 1.0)]
+    for start, share in starts:
+        found = _eject_until_all_fit(
+            problem,
+            start(),
+            _countdown(time.monotonic() + (ends - time.monotonic()) * share),
+            threads,
+        )
+        if found is not None:
+            return found
     return None
 
 
@@ -202,9 +255,7 @@ def solve(problem: Problem, seconds: float = 10.0, threads: int = 2) -> Solved:
     # Up to half the budget removes routes while every stop still fits.
     elimination_ends = started + seconds * 0.5
     while best is not None and best_key[0] > 1 and time.monotonic() < elimination_ends:
-        fewer = _without_shortest_route(
-            problem, best.routes, lambda: elimination_ends - time.monotonic(), threads
-        )
+        fewer = one_route_fewer(problem, best.routes, elimination_ends - time.monotonic(), threads)
         if not consider(fewer):
             break
     if best is None:
