@@ -67,7 +67,7 @@ def test_the_time_budget_is_a_deadline(shared_data: Path) -> None:
     problem = read_instance(shared_data / "vrp" / "solomon" / "R208.txt")
     started = time.monotonic()
     solve(problem, seconds=2)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started <= 2.2
 
 
 _customers = st.lists(
