@@ -35,6 +35,8 @@ COST_SCALE = 1000
 _VEHICLE_COST = 10**9
 # VROOM's job priorities are integers in [0, 100].
 _MAX_PRIORITY = 100
+# Guided-ejection rounds a start gets to come within a few stops of fitting them all.
+_ROUNDS_TO_GET_CLOSE = 3
 # Ruin-and-recreate depths for the seeded distance searches, tried in turn: a deeper
 # search escapes more local optima but takes longer to settle.
 _POLISH_DEPTHS = (5, 10, 20, 30, 40, 60, 80, 100)
@@ -147,7 +149,14 @@ def _eject_until_all_fit(
     current = [route for route in start.routes if route]
     priority = dict.fromkeys(start.unassigned, 1)
     attempt = start
+    # Rounds that succeed start a few stops short; a start that stays dozens short is
+    # dropped early and its time left to the next start or to distance.
+    hopeless = max(3, len(problem.stops) // 20)
+    fewest = len(start.unassigned)
+    rounds = 0
     while attempt.unassigned and left() > 0.1:
+        if rounds >= _ROUNDS_TO_GET_CLOSE and fewest > hopeless:
+            return None
         attempt = _run(
             problem,
             len(current),
@@ -158,6 +167,8 @@ def _eject_until_all_fit(
             seeds=current,
             priority=priority,
         )
+        rounds += 1
+        fewest = min(fewest, len(attempt.unassigned))
         for stop in attempt.unassigned:
             priority[stop] = min(_MAX_PRIORITY, priority.get(stop, 0) + 1)
         current = [route for route in attempt.routes if route]
