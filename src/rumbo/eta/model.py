@@ -93,6 +93,10 @@ class TrainingParams:
     # p10 and p90 (not the likely day) move with the recent load, at calibration and
     # prediction alike: the conformal scores are measured relative to the load.
     adaptive_band: bool = True
+    # Which load moves the band: "delivered" (recent deliveries against the long run,
+    # which follows a jam), "backlog" (orders still open against their recent level,
+    # which leads it) or "max" (the larger of the two).
+    band_load: str = "delivered"
     # Share of safe days allowed to break on the validation slice: the p90's own 1 in 10.
     # None: the store's day-level late rate over the training orders (at most
     # MAX_LATE_TARGET), which promises later to break no more often than the store did.
@@ -133,6 +137,7 @@ def matrix(rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
     _LANE_TRANSIT,
     _TOTAL_LOAD,
     _TRANSIT_LOAD,
+    _BACKLOG_LOAD,
 ) = (
     FEATURE_NAMES.index(n)
     for n in (
@@ -144,6 +149,7 @@ def matrix(rows: Sequence[Snapshot]) -> np.ndarray[Any, np.dtype[np.float64]]:
         "lane_transit_prior",
         "total_load",
         "transit_load",
+        "backlog_load",
     )
 )
 
@@ -219,7 +225,7 @@ class EtaModel:
                 self.regressors, x, bool(params.get("anchored")), bool(params.get("anchor_load"))
             )
         if params.get("adaptive_band"):
-            raw = _band_with_load(raw, x)
+            raw = _band_with_load(raw, x, params.get("band_load", "delivered"))
         shifted = _shifted(raw, x, self.metadata.get("band_shifts") or {})
         days: np.ndarray[Any, np.dtype[np.float64]] = np.clip(np.expm1(shifted), 0.0, None)
         floor = self.metadata.get("promise_floor") or []
@@ -431,12 +437,24 @@ def _log_days(
 
 
 def _band_with_load(
-    raw: np.ndarray[Any, np.dtype[np.float64]], x: np.ndarray[Any, np.dtype[np.float64]]
+    raw: np.ndarray[Any, np.dtype[np.float64]],
+    x: np.ndarray[Any, np.dtype[np.float64]],
+    band_load: str = "delivered",
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The band's ends moved (in log-days) by how much slower than the long run the last
-    deliveries were (see :meth:`~rumbo.eta.features.HistoryIndex.load`)."""
+    """The band's ends moved (in log-days) by the load: how much slower than the long
+    run the last deliveries were (see :meth:`~rumbo.eta.features.HistoryIndex.load`),
+    how much longer than usual orders are staying open now, or the larger of the two."""
     shipped = x[:, _STAGE] == 2
-    load = np.nan_to_num(np.where(shipped, x[:, _TRANSIT_LOAD], x[:, _TOTAL_LOAD]))
+    delivered = np.nan_to_num(np.where(shipped, x[:, _TRANSIT_LOAD], x[:, _TOTAL_LOAD]))
+    backlog = np.nan_to_num(x[:, _BACKLOG_LOAD])
+    if band_load == "delivered":
+        load = delivered
+    elif band_load == "backlog":
+        load = backlog
+    elif band_load == "max":
+        load = np.maximum(delivered, backlog)
+    else:
+        raise ValueError(f"unknown band load {band_load!r}")
     out = raw.copy()
     out[:, 0] += load
     out[:, -1] += load
@@ -488,6 +506,7 @@ def _calibrate(
     late_target: float,
     load: bool = False,
     adaptive: bool = False,
+    band_load: str = "delivered",
 ) -> dict[str, list[float]]:
     """Per-stage shifts of the p10 and p90 (log-days) that make the band hold on ``rows``.
 
@@ -505,7 +524,7 @@ def _calibrate(
     y = np.log1p(np.array([max(r.remaining_days or 0.0, 0.0) for r in rows]))
     raw = _log_days(regressors, x, anchored, load)
     if adaptive:
-        raw = _band_with_load(raw, x)
+        raw = _band_with_load(raw, x, band_load)
     low, mid, high = raw[:, 0], raw[:, 1], raw[:, -1]
     needed = _needed_log_days(rows)
     # Orders whose likely day already reaches their delivery day are kept by any shift.
@@ -577,7 +596,9 @@ def train(
     """
     params = params or TrainingParams()
     orders = training_orders(histories, until)
-    index = index or HistoryIndex(orders)
+    limit = datetime.combine(until, datetime.min.time())
+    # Every order placed before ``until`` counts in the backlog, delivered or not.
+    index = index or HistoryIndex(orders, [h for h in histories if h.purchased_at < limit])
     data = _TrainingSet.of(snapshots(orders, index, params.offsets_days))
     if len(data) < 50:
         raise ValueError(f"only {len(data)} training snapshots before {until}; need 50")
@@ -617,6 +638,7 @@ def train(
                 late_target,
                 params.anchor_load,
                 params.adaptive_band,
+                params.band_load,
             )
     regressors = _fit(data, params, seed)
     metadata = {
