@@ -103,8 +103,9 @@ class TrainingParams:
     # MAX_LATE_TARGET), which promises later to break no more often than the store did.
     late_target: float | None = MAX_LATE_TARGET
     # Count the slice's orders still on their way at the cutoff in the check of the safe
-    # day, with the least they are known to take (see ``_still_open``).
-    open_in_check: bool = False
+    # day, with the least they are known to take (see ``_still_open``). On: over the
+    # 2017-03 .. 2018-09 backtest it met the late goal in 10 windows of 16 (8 without).
+    open_in_check: bool = True
     without: tuple[str, ...] = ()  # features left out (for ablations on validation windows)
 
     def regressor(self, quantile: float, seed: int) -> HistGradientBoostingRegressor:
