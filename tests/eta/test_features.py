@@ -129,3 +129,52 @@ def test_a_destination_with_few_deliveries_is_shrunk_towards_the_network() -> No
     assert am - network < (math.log1p(20.0) - network) / 2
     # Before the first delivery nothing is known.
     assert all(math.isnan(v) for v in index.prior("ltotal", "AM", "SP>AM", start))
+
+
+def test_a_surge_of_orders_shows_in_the_load_the_day_it_is_placed() -> None:
+    start = datetime(2024, 1, 1)
+    steady = [
+        _delivered(f"o{i}", "SP", start + timedelta(hours=4 * i), 5.0) for i in range(6 * 200)
+    ]
+    at = start + timedelta(days=200)
+    surge = [
+        replace(
+            _delivered(f"bf{i}", "SP", at - timedelta(days=2, minutes=i), 5.0),
+            shipped_at=None,
+            delivered_at=None,
+            status=Status.PAYMENT_CONFIRMED,
+        )
+        for i in range(300)
+    ]
+    calm, busy = HistoryIndex(steady), HistoryIndex([*steady, *surge])
+    order = steady[-1]
+    surge_col, backlog_col = (
+        FEATURE_NAMES.index("placed_surge"),
+        FEATURE_NAMES.index("backlog_load"),
+    )
+    delivered_col = FEATURE_NAMES.index("total_load")
+    before, after = features_at(order, at, calm).features, features_at(order, at, busy).features
+    assert abs(before[surge_col]) < 0.1
+    assert abs(before[backlog_col]) < 0.1
+    # Nothing of the surge has been delivered: the delivered load cannot see it yet,
+    # the orders placed and still open do.
+    assert after[delivered_col] == before[delivered_col]
+    assert after[surge_col] > 1.0
+    assert after[backlog_col] > 0.5
+    # Two days before the surge, it is invisible.
+    earlier = at - timedelta(days=3)
+    assert _same(
+        features_at(order, earlier, calm).features, features_at(order, earlier, busy).features
+    )
+
+
+def test_the_backlog_reads_only_deliveries_before_the_moment() -> None:
+    base = HISTORY[900]
+    at = base.purchased_at
+    col = FEATURE_NAMES.index("backlog_load")
+    open_now = replace(HISTORY[0], order_id="probe", purchased_at=at - timedelta(days=3))
+    soon = HistoryIndex([*HISTORY, replace(open_now, delivered_at=at + timedelta(seconds=1))])
+    late = HistoryIndex([*HISTORY, replace(open_now, delivered_at=at + timedelta(days=40))])
+    done = HistoryIndex([*HISTORY, replace(open_now, delivered_at=at - timedelta(seconds=1))])
+    assert features_at(base, at, soon).features[col] == features_at(base, at, late).features[col]
+    assert features_at(base, at, done).features[col] < features_at(base, at, soon).features[col]

@@ -28,6 +28,7 @@ from rumbo.eta.model import (
     TrainingParams,
     _calibrate,
     _on_time_probability,
+    _still_open,
     late_after_promise,
     train,
     training_orders,
@@ -285,3 +286,42 @@ def test_an_unchecked_safe_day_is_never_sooner_than_the_stores_day() -> None:
         assert row.promised_at is not None
         assert p.latest.date() >= row.promised_at.date()
     assert train(HISTORY, UNTIL, params=PARAMS).metadata["promise_floor"] == []
+
+
+def test_the_check_counts_the_slices_orders_still_on_their_way_as_known_at_the_cutoff() -> None:
+    start, until = date(2024, 4, 1), date(2024, 7, 1)
+    limit = datetime(2024, 7, 1)
+    bought = datetime(2024, 5, 10, 12)
+    base = replace(
+        HISTORY[0],
+        purchased_at=bought,
+        approved_at=bought + timedelta(hours=1),
+        shipped_at=bought + timedelta(days=2),
+        delivered_at=bought + timedelta(days=5),
+        status=Status.DELIVERED,
+    )
+    orders = [
+        replace(base, order_id="fast"),  # delivered before the cutoff: the usual check
+        replace(base, order_id="slow", delivered_at=limit + timedelta(days=9)),
+        replace(base, order_id="lost", delivered_at=None, status=Status.IN_TRANSIT),
+        replace(
+            base,
+            order_id="unshipped",
+            shipped_at=limit + timedelta(days=2),
+            delivered_at=None,
+            status=Status.IN_TRANSIT,
+        ),
+        replace(base, order_id="cancelled", delivered_at=None, status=Status.CANCELLED),
+        replace(base, order_id="undated", delivered_at=None),  # delivered, but when?
+        replace(
+            base, order_id="too-young", purchased_at=limit - timedelta(days=10), delivered_at=None
+        ),
+    ]
+    got = {h.order_id: h for h in _still_open(reversed(orders), start, until)}
+    assert list(got) == ["lost", "slow", "unshipped"]
+    for h in got.values():
+        # Read as known on the cutoff: delivered then at the earliest, nothing later.
+        assert h.delivered_at == limit
+        assert h.status is Status.DELIVERED
+    assert got["unshipped"].shipped_at is None
+    assert got["slow"].shipped_at == base.shipped_at

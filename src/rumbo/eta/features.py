@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from rumbo.eta.brazil import UF_CODE, days_off_ahead, is_peak_season
 from rumbo.eta.days import UTC_ZONE, history_zone, shopper_zone
 from rumbo.eta.history import OrderHistory
@@ -39,6 +41,14 @@ WINDOW_KEY = 30
 # baseline's own "at least 30 orders" rule, made smooth).
 PRIOR_WINDOW = 1000
 PRIOR_STRENGTH = 30.0
+# The orders placed in the last BACKLOG_DAYS that are still open, against the rate they
+# were placed at (Little's law: the mean days an order currently stays open), compared
+# with its own level over the BACKLOG_REFERENCE_DAYS before: a load signal that moves
+# the day a surge of orders is placed, not once its late deliveries come in.
+BACKLOG_DAYS = 60
+BACKLOG_REFERENCE_DAYS = 180
+BACKLOG_MIN_ORDERS = 30
+SURGE_DAYS = (14, 90)
 
 
 class Stage(StrEnum):
@@ -102,6 +112,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "lane_transit_prior",
     "total_load",
     "transit_load",
+    "placed_surge",
+    "backlog_load",
 )
 # Indices of the categorical columns (state codes), for HistGradientBoosting.
 CATEGORICAL: tuple[int, ...] = (1, 2)
@@ -157,10 +169,77 @@ def _clip(days: float) -> float:
     return min(max(days, 0.0), CLIP_DAYS)
 
 
-class HistoryIndex:
-    """Recent handling and transit times, by seller, lane, carrier and overall, over time."""
+class _Backlog:
+    """Orders placed, and which of them were still open, at any moment: a known-at-the-
+    moment measure of load that leads the deliveries (a Black-Friday surge shows the
+    day its orders are placed)."""
+
+    __slots__ = ("delivered", "first_day", "placed", "reference")
 
     def __init__(self, histories: Iterable[OrderHistory]) -> None:
+        pairs = sorted(
+            (h.purchased_at.timestamp(), h.delivered_at.timestamp() if h.delivered_at else math.inf)
+            for h in histories
+        )
+        self.placed = np.array([p for p, _ in pairs], dtype=np.float64)
+        self.delivered = np.array([d for _, d in pairs], dtype=np.float64)
+        # log1p(open days) at each midnight (of the naive clock) of the history, with
+        # prefix sums, for the reference level of the days before a moment.
+        self.first_day = math.floor(self.placed[0] / DAY) if len(pairs) else 0
+        last_day = math.floor(self.placed[-1] / DAY) + 2 if len(pairs) else 0
+        days = np.log1p(
+            [self.open_days((self.first_day + i) * DAY) for i in range(last_day - self.first_day)]
+        )
+        # reference[i]: the median over the midnights before day i (NaN below a month
+        # of them). A median, so that last year's peak does not make every day after it
+        # look calm for half a year.
+        self.reference = [NAN] * (len(days) + 1)
+        for i in range(len(days) + 1):
+            known = days[max(0, i - BACKLOG_REFERENCE_DAYS) : i]
+            known = known[~np.isnan(known)]
+            if len(known) >= 30:
+                self.reference[i] = float(np.median(known))
+
+    def placed_between(self, start: float, end: float) -> int:
+        return int(np.searchsorted(self.placed, end) - np.searchsorted(self.placed, start))
+
+    def open_days(self, t: float) -> float:
+        """Little's law at ``t``: orders placed in the last BACKLOG_DAYS and not delivered
+        strictly before ``t``, over the daily rate they were placed at."""
+        lo = int(np.searchsorted(self.placed, t - BACKLOG_DAYS * DAY))
+        hi = int(np.searchsorted(self.placed, t))
+        if hi - lo < BACKLOG_MIN_ORDERS:
+            return NAN
+        still_open = int(np.count_nonzero(self.delivered[lo:hi] >= t))
+        return still_open * BACKLOG_DAYS / (hi - lo)
+
+    def load(self, t: float) -> float:
+        """log1p(open days) now less its median over the midnights of the reference
+        period before ``t``; NaN until a month of reference is known."""
+        end = min(len(self.reference) - 1, max(0, math.floor(t / DAY) - self.first_day + 1))
+        return math.log1p(self.open_days(t)) - self.reference[end]
+
+    def surge(self, t: float) -> float:
+        """log of the daily rate of orders placed in the last two weeks over the last
+        three months' (+1 order each: no division by zero on a quiet start)."""
+        short, long = SURGE_DAYS
+        recent = self.placed_between(t - short * DAY, t)
+        base = self.placed_between(t - long * DAY, t)
+        if base < BACKLOG_MIN_ORDERS:
+            return NAN
+        return math.log((recent + 1) / short) - math.log((base + 1) / long)
+
+
+class HistoryIndex:
+    """Recent handling and transit times, by seller, lane, carrier and overall, over time,
+    and the orders placed and still open (``placed``: every order known, delivered or
+    not; by default ``histories``)."""
+
+    def __init__(
+        self, histories: Iterable[OrderHistory], placed: Iterable[OrderHistory] | None = None
+    ) -> None:
+        histories = list(histories)
+        self.backlog = _Backlog(histories if placed is None else placed)
         points: dict[str, list[tuple[float, float]]] = {}
 
         def add(key: str, known_at: datetime, value: float) -> None:
@@ -364,6 +443,8 @@ def features_at(order: OrderHistory, at: datetime, index: HistoryIndex) -> Snaps
         lane_transit,
         index.load("ltotal", at),
         index.load("ltransit", at),
+        index.backlog.surge(at.timestamp()),
+        index.backlog.load(at.timestamp()),
     )
     delivered = order.delivered_at if order.delivered_at and order.delivered_at > at else None
     return Snapshot(
