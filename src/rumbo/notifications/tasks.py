@@ -192,7 +192,9 @@ class Notifier:
             clock=self.clock.now,
             policy=destination_policy or webhook_destinations(settings),
         )
-        self.whatsapp = WhatsAppChannel(self.client, base_url=settings.whatsapp_base_url)
+        self.whatsapp = WhatsAppChannel(
+            base_url=settings.whatsapp_base_url, connections=settings.notification_concurrency
+        )
         self.push = (
             WebPushChannel(
                 VapidKey(settings.vapid_private_key, settings.vapid_subject),
@@ -206,6 +208,7 @@ class Notifier:
         self._limit = asyncio.Semaphore(settings.notification_concurrency)
 
     async def aclose(self) -> None:
+        await self.whatsapp.aclose()
         if self.push is not None:
             await self.push.aclose()
         if self._own_client:

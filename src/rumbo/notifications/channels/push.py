@@ -10,11 +10,8 @@
   ``aud`` the endpoint's origin, ``exp`` at most 24 h ahead; signed by ``py_vapid``
   once per push service origin and reused (RFC 8292 §2 allows it) until near expiry.
 
-The channel posts through its own aiohttp session, kept-alive connections pooled per
-push service origin. On the outbox worker (benchmarks/channels.py) httpx's async pool
-took most of the time on its own bookkeeping (each request scans every pooled
-connection, one ``getpeername`` and one ``poll`` each; encode/httpx#3215); the same
-posts to the same local push service went about eight times as fast through aiohttp.
+The channel posts through its own pooled aiohttp session (``pooled``), kept-alive
+connections per push service origin.
 """
 
 from __future__ import annotations
@@ -29,11 +26,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import http_ece
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from rumbo.notifications.channels.pooled import PooledSession
 from rumbo.notifications.errors import PermanentError, TransientError
 from rumbo.notifications.message import Message
 from rumbo.notifications.rendering import texts_for
@@ -44,8 +41,6 @@ MAX_PAYLOAD = 4096 - 86 - 1 - 16
 # Held at the push service this long for a device that is off (RFC 8030 §5.2): news
 # older than a day is on the page anyway.
 TTL_SECONDS = 24 * 3600
-# Per push service request: a device's message is retried later, not waited for.
-REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 # A token is good for 12 h (RFC 8292 §2: at most 24 h) and reused until 1 h before.
 TOKEN_LIFETIME = timedelta(hours=12)
 TOKEN_MARGIN = timedelta(hours=1)
@@ -166,29 +161,15 @@ class WebPushChannel:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.key = key
-        self._connections = connections
         self._clock = clock
         self._tokens: dict[str, tuple[datetime, str]] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._pool = PooledSession(connections)
 
     def _client(self) -> aiohttp.ClientSession:
-        # Made on first use: a session belongs to the event loop that is running then.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                # The trust store the other channels use (httpx's: certifi, or
-                # SSL_CERT_FILE), not whatever the host's OpenSSL finds.
-                connector=aiohttp.TCPConnector(
-                    limit=self._connections, ssl=httpx.create_ssl_context()
-                ),
-                timeout=REQUEST_TIMEOUT,
-                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as for the other channels
-            )
-        return self._session
+        return self._pool.client()
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.aclose()
 
     async def __aenter__(self) -> WebPushChannel:
         return self
