@@ -86,10 +86,15 @@ for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 local key = os.getenv("API_KEY")
 local counter = 0
 -- Event ids unique per thread and per run, so a repeated run on one database stores
--- new events instead of answering duplicates.
+-- new events instead of answering duplicates. The tag is a global that setup() sets in
+-- each thread's own Lua state (a chunk-level local would shadow it, and every thread,
+-- seeded in the same second, would then send the same ids).
 math.randomseed(os.time())
-local tag = tostring(math.random(1, 1000000000))
-function setup(thread) thread:set("tag", os.time() .. "-" .. math.random(1, 1000000000)) end
+local made = 0
+function setup(thread)
+  made = made + 1
+  thread:set("tag", os.time() .. "-" .. made .. "-" .. math.random(1, 1000000000))
+end
 request = function()
   counter = counter + 1
   local body = string.format(

@@ -85,16 +85,23 @@ class _Prepared:
         self.statement = statement  # kept alive: the cache is keyed by its id
         self.sql = str(compiled)
         self.defaults = dict(compiled.params)
-        # The columns' own conversions (e.g. UTC datetimes), as SQLAlchemy applies them.
-        self.processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
+        self.processors: list[Any] | None = None  # known with the first result's types
         names = [column.key or f"c{i}" for i, column in enumerate(statement.selected_columns)]
         self.row: Any = _row_class(names)
 
-    def rows(self, raw: Sequence[tuple[Any, ...]]) -> list[Any]:
+    def rows(self, conn: Connection, cursor: Any) -> list[Any]:
+        raw = cursor.fetchall()
         processors = self.processors
+        if processors is None:
+            # The columns' own conversions (e.g. UTC datetimes), as SQLAlchemy applies
+            # them; numeric types need the type the driver reports.
+            dialect = conn.dialect
+            processors = self.processors = [
+                column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
+                for column, described in zip(
+                    self.statement.selected_columns, cursor.description, strict=True
+                )
+            ]
         if not any(processors):
             return [self.row._make(values) for values in raw]
         return [
@@ -148,7 +155,7 @@ def read_together(conn: Connection, reads: Sequence[Read]) -> list[list[Any]]:
             cursor = driver.cursor()
             cursor.execute(ready.sql, ready.defaults | params)
             cursors.append(cursor)
-    rows = [ready.rows(cursor.fetchall()) for ready, cursor in zip(prepared, cursors, strict=True)]
+    rows = [ready.rows(conn, cursor) for ready, cursor in zip(prepared, cursors, strict=True)]
     for cursor in cursors:
         cursor.close()
     return rows

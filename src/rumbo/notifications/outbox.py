@@ -405,26 +405,13 @@ def _restrain(
             )
     if not decided:
         return
-    # One statement for every burst of the batch; a message a worker already tried
-    # is left as it is.
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            _PG_DECIDE,
-            tuple([row[name] for row in decided] for name in ("row_id", *_DECISION_COLUMNS)),
-        )
-    else:
-        conn.execute(_DECIDE, decided)
+    # One statement per message, by primary key, sent together (psycopg's executemany
+    # pipelines them: one round trip); a message a worker already tried is left as it
+    # is. Not one UPDATE … FROM unnest(…): its generic plan, with the queue's statistics
+    # as stale as a busy queue's are, scanned every queued message once per decision.
+    conn.execute(_DECIDE, decided)
 
 
-_DECISION_COLUMNS = {"status": "text[]", "reason": "text[]", "send_at": "timestamptz[]"}
-# unnest() of one array per column: the same statement text whatever the batch size.
-_PG_DECIDE = (
-    "UPDATE outbox_messages AS t SET status = u.status, suppressed_reason = u.reason,"
-    " next_attempt_at = u.send_at FROM unnest(%b::bigint[], "
-    + ", ".join(f"%b::{kind}" for kind in _DECISION_COLUMNS.values())
-    + f") AS u(row_id, {', '.join(_DECISION_COLUMNS)})"
-    f" WHERE t.id = u.row_id AND t.status = '{QUEUED}' AND t.attempts = 0"
-)
 _DECIDE = (
     update(_OUTBOX)
     .where(
