@@ -217,11 +217,12 @@ def http_server() -> Iterator[Callable[[Responder], HttpServer]]:
 # ------------------------------------------------------------------------------ TLS
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
-    """A self-signed certificate for 127.0.0.1: (cert file, key file, PEM)."""
+def self_signed(
+    folder: Path, common_name: str, alternative: x509.GeneralName
+) -> tuple[Path, Path, str]:
+    """A self-signed certificate (its own CA) in ``folder``: (cert file, key file, PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
@@ -231,14 +232,10 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, s
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName([alternative]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    folder = tmp_path_factory.mktemp("tls")
     pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     (folder / "cert.pem").write_text(pem)
     (folder / "key.pem").write_bytes(
@@ -249,6 +246,16 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, s
         )
     )
     return folder / "cert.pem", folder / "key.pem", pem
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """A self-signed certificate for 127.0.0.1: (cert file, key file, PEM)."""
+    return self_signed(
+        tmp_path_factory.mktemp("tls"),
+        "127.0.0.1",
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    )
 
 
 def server_tls(certificate: tuple[Path, Path, str]) -> ssl.SSLContext:

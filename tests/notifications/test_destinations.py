@@ -4,10 +4,16 @@ resolved once and connected to the address that was checked (resolvers that lie)
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography import x509
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -23,7 +29,7 @@ from rumbo.notifications.destinations import (
 from rumbo.notifications.errors import PermanentError, TransientError
 from tests.conftest import Tenant
 
-from .conftest import HttpServer, Reply, Responder
+from .conftest import HttpServer, Reply, Responder, self_signed
 
 OCCURRED = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
 DATA = {"order": {"id": "ord_1"}, "status": "shipped"}
@@ -240,3 +246,90 @@ def test_changing_a_url_to_an_internal_one_is_refused(
     assert patched.json()["error"]["code"] == "webhook_url_not_allowed"
     [listed] = client.get("/api/v1/webhooks", headers=tenant.headers).json()
     assert listed["url"] == "https://hooks.store.example/h"
+
+
+# --- TLS: the name is checked, the address is called ------------------------------------------
+
+TLS_NAME = "hooks.rumbo-test.invalid"
+
+
+@pytest.fixture
+def https_receiver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[int, list[str]]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names only ``TLS_NAME`` (no IP
+    address), trusted through SSL_CERT_FILE as an operator would add a private CA."""
+    cert_file, key_file, _ = self_signed(tmp_path, TLS_NAME, x509.DNSName(TLS_NAME))
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            hosts.append(self.headers.get("Host", ""))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield server.server_address[1], hosts
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+async def _post(channel: WebhookChannel, host: str, port: int, webhook_id: str) -> Any:
+    return await channel.send(
+        WebhookEndpoint(f"https://{host}:{port}/h", generate_secret()),
+        webhook_id,
+        "order.shipped",
+        OCCURRED,
+        DATA,
+    )
+
+
+@pytest.mark.anyio
+async def test_https_checks_the_urls_name_while_connecting_to_the_checked_address(
+    https_receiver: tuple[int, list[str]],
+) -> None:
+    port, hosts = https_receiver
+    policy = DestinationPolicy(parse_networks("127.0.0.1/32"), Resolver(["127.0.0.1"]))
+    channel = WebhookChannel(policy=policy)
+    try:
+        delivery = await _post(channel, TLS_NAME, port, "m1")
+    finally:
+        await channel.aclose()
+    assert delivery.detail == "204"
+    assert hosts == [f"{TLS_NAME}:{port}"]
+
+
+@pytest.mark.anyio
+async def test_https_to_a_name_the_certificate_does_not_cover_is_not_delivered(
+    https_receiver: tuple[int, list[str]],
+) -> None:
+    """Another name resolving to the same address: the certificate does not name it, so
+    nothing is posted (the check is the name's, not the address's)."""
+    port, hosts = https_receiver
+    policy = DestinationPolicy(
+        parse_networks("127.0.0.1/32"), Resolver(["127.0.0.1"], ["127.0.0.1"])
+    )
+    channel = WebhookChannel(policy=policy)
+    try:
+        assert (await _post(channel, TLS_NAME, port, "m1")).detail == "204"
+        # A kept-alive connection to that address is not reused for the other name.
+        with pytest.raises(TransientError, match="webhook not delivered"):
+            await _post(channel, "other.rumbo-test.invalid", port, "m2")
+    finally:
+        await channel.aclose()
+    assert hosts == [f"{TLS_NAME}:{port}"]

@@ -156,7 +156,7 @@ async def test_a_receiver_that_times_out_is_transient(http_server: StartHttp) ->
     holder.append(server)
     channel = WebhookChannel(WebhookConfig(timeout=0.2), policy=LOOPBACK)
 
-    with pytest.raises(TransientError, match="Timeout"):
+    with pytest.raises(TransientError, match="timed out"):
         await channel.send(
             WebhookEndpoint(server.url, generate_secret()), "m", "order.shipped", OCCURRED, DATA
         )
@@ -165,7 +165,7 @@ async def test_a_receiver_that_times_out_is_transient(http_server: StartHttp) ->
 async def test_a_connection_closed_mid_request_is_transient(http_server: StartHttp) -> None:
     server = http_server(lambda request: None)
 
-    with pytest.raises(TransientError, match="RemoteProtocolError"):
+    with pytest.raises(TransientError, match="closed mid-request"):
         await WebhookChannel(policy=LOOPBACK).send(
             WebhookEndpoint(server.url, generate_secret()), "m", "order.shipped", OCCURRED, DATA
         )
@@ -173,5 +173,5 @@ async def test_a_connection_closed_mid_request_is_transient(http_server: StartHt
 
 async def test_a_receiver_that_is_down_is_transient() -> None:
     endpoint = WebhookEndpoint(f"http://127.0.0.1:{free_port()}/", generate_secret())
-    with pytest.raises(TransientError, match="ConnectError"):
+    with pytest.raises(TransientError, match="could not connect"):
         await WebhookChannel(policy=LOOPBACK).send(endpoint, "m", "order.shipped", OCCURRED, DATA)

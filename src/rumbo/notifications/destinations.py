@@ -92,9 +92,10 @@ class Destination:
         host = self.url.host if self.url.port is None else f"{self.url.host}:{self.url.port}"
         return {"host": host}
 
-    def request_extensions(self) -> dict[str, str]:
-        # The certificate is checked against the URL's name, not the address.
-        return {"sni_hostname": self.url.host} if self.url.scheme == "https" else {}
+    def tls_name(self) -> str | None:
+        """The name the TLS certificate is checked against (and sent as SNI): the URL's,
+        not the address's; None over plain HTTP."""
+        return self.url.host if self.url.scheme == "https" else None
 
 
 @dataclass(frozen=True, slots=True)

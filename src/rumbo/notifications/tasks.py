@@ -188,9 +188,9 @@ class Notifier:
         self.sms = SmsChannel(TwilioSms(twilio, self.client)) if twilio else None
         self.webhook = WebhookChannel(
             WebhookConfig(timeout=webhook_timeout),
-            client=self.client,
             clock=self.clock.now,
             policy=destination_policy or webhook_destinations(settings),
+            connections=settings.notification_concurrency,
         )
         self.whatsapp = WhatsAppChannel(
             base_url=settings.whatsapp_base_url, connections=settings.notification_concurrency
@@ -208,6 +208,7 @@ class Notifier:
         self._limit = asyncio.Semaphore(settings.notification_concurrency)
 
     async def aclose(self) -> None:
+        await self.webhook.aclose()
         await self.whatsapp.aclose()
         if self.push is not None:
             await self.push.aclose()

@@ -4,7 +4,8 @@ httpx's async pool spends most of a busy worker's time on its own bookkeeping (e
 request scans every pooled connection, one ``getpeername`` and one ``poll`` each;
 encode/httpx#3215): on the outbox worker the same posts to the same local peer went
 about eight times as fast through aiohttp (benchmarks/README.md, "push through
-aiohttp"). Push services and the WhatsApp Cloud API are called through this session:
+aiohttp"). Push services, the WhatsApp Cloud API and the stores' webhook endpoints are
+called through such a session:
 kept-alive connections, at most ``connections`` at once, the trust store the other
 channels use, and the proxy environment honoured.
 """

@@ -12,6 +12,9 @@
   the request goes to that checked address.
 - Success is any 2xx; ``410 Gone`` means "disable this endpoint"; anything else,
   including redirects (which the spec says not to follow), is retried.
+- Posted through a pooled aiohttp session (:mod:`rumbo.notifications.channels.pooled`),
+  kept-alive connections per checked address and name: a connection made for one
+  name is never reused for another.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 
-from rumbo.notifications.destinations import Destination, DestinationPolicy, DestinationRefused
+from rumbo.notifications.channels.pooled import PooledSession
+from rumbo.notifications.destinations import DestinationPolicy, DestinationRefused
 from rumbo.notifications.errors import Delivery, PermanentError, TransientError
 
 SECRET_PREFIX = "whsec_"
@@ -96,14 +100,18 @@ class WebhookChannel:
         self,
         config: WebhookConfig | None = None,
         *,
-        client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = _utcnow,
         policy: DestinationPolicy | None = None,
+        connections: int = 50,
     ) -> None:
         self.config = config or WebhookConfig()
-        self._client = client
         self._clock = clock
         self.policy = policy or DestinationPolicy()
+        self._pool = PooledSession(connections)
+        self._timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
 
     async def send(
         self,
@@ -136,38 +144,41 @@ class WebhookChannel:
             **destination.request_headers(),
         }
         try:
-            if self._client is not None:
-                response = await self._post(self._client, destination, body, headers)
-            else:
-                async with httpx.AsyncClient() as client:
-                    response = await self._post(client, destination, body, headers)
-        except httpx.TransportError as exc:  # refused, timed out, closed mid-request
-            raise TransientError(f"webhook not delivered: {type(exc).__name__}: {exc}") from exc
-        return classify_response(response, webhook_id)
-
-    async def _post(
-        self,
-        client: httpx.AsyncClient,
-        destination: Destination,
-        body: bytes,
-        headers: dict[str, str],
-    ) -> httpx.Response:
-        return await client.post(
-            destination.request_url(),
-            content=body,
-            headers=headers,
-            timeout=self.config.timeout,
-            follow_redirects=False,
-            extensions=destination.request_extensions(),
-        )
+            async with self._pool.client().post(
+                str(destination.request_url()),
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+                # TLS: the certificate is checked against the URL's name, not the address
+                # (and pooled connections are keyed by it).
+                server_hostname=destination.tls_name(),
+            ) as response:
+                status = response.status
+                answer = await response.text(errors="replace")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"webhook not delivered: {_failure(exc)}") from exc
+        return classify_response(status, answer, webhook_id)
 
 
-def classify_response(response: httpx.Response, webhook_id: str) -> Delivery:
-    status = response.status_code
+def _failure(exc: BaseException) -> str:
+    """What went wrong on the way, in words that do not depend on the HTTP library."""
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        reason = "timed out"
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        reason = "could not connect"
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        reason = "the connection closed mid-request"
+    else:
+        reason = "transport error"
+    return f"{reason} ({type(exc).__name__}: {exc})"
+
+
+def classify_response(status: int, text: str, webhook_id: str) -> Delivery:
     if 200 <= status < 300:
         return Delivery("webhook", webhook_id, str(status))
-    snippet = response.text[:ERROR_BODY_LIMIT]
-    if len(response.text) > ERROR_BODY_LIMIT:
+    snippet = text[:ERROR_BODY_LIMIT]
+    if len(text) > ERROR_BODY_LIMIT:
         snippet += "…"
     detail = f"endpoint answered {status}: {snippet}"
     if status == 410:
