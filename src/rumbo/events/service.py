@@ -11,7 +11,7 @@ stored maxima (see ``rumbo.events.status``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -19,6 +19,8 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import (
     Connection,
+    Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -28,8 +30,9 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import any_
 
 from rumbo.events.pipeline import Ingested, StatusChange, publish
 from rumbo.events.schemas import EventIn, EventResult, ItemError
@@ -275,6 +278,26 @@ def _order_state(conn: Connection, *where: Any, lock: bool) -> list[Any]:
     return list(conn.execute(stmt))
 
 
+# The orders a batch names, by tracking code, external id or parcel, locked in id order
+# (PostgreSQL). FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
+# foreign keys of concurrently inserted events take on the same orders.
+_LOCK_PG = (
+    select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
+    .where(
+        or_(
+            Order.tracking_code == any_(bindparam("codes", type_=postgresql.ARRAY(String))),
+            and_(
+                Order.merchant_id == bindparam("merchant_id"),
+                Order.external_id == any_(bindparam("externals", type_=postgresql.ARRAY(String))),
+            ),
+            Order.id == any_(bindparam("parcels", type_=postgresql.ARRAY(Integer))),
+        )
+    )
+    .order_by(Order.id)
+    .with_for_update(key_share=True)
+)
+
+
 class _Targets:
     """Looks up, in a few queries per batch, the order or shipment each event names,
     with the state of those orders."""
@@ -315,24 +338,25 @@ class _Targets:
         if conn.dialect.name == "postgresql":
             # One statement finds every order the batch may touch and locks them in id
             # order (so concurrent batches cannot deadlock); their state is read under
-            # the lock. Array parameters: no chunks, whatever the batch size.
+            # the lock. Array parameters: no chunks, whatever the batch size. Sent as a
+            # pipeline: the first statement of the transaction carries its BEGIN.
             parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
-            terms = [
-                *([among(conn, Order.tracking_code, valid)] if valid else []),
-                *(
+            if valid or externals or parcels:
+                [locked] = read_together(
+                    conn,
                     [
-                        and_(
-                            Order.merchant_id == merchant_id,
-                            among(conn, Order.external_id, externals),
+                        (
+                            _LOCK_PG,
+                            {
+                                "codes": valid,
+                                "merchant_id": merchant_id,
+                                "externals": externals,
+                                "parcels": parcels,
+                            },
                         )
-                    ]
-                    if externals
-                    else []
-                ),
-                *([among(conn, Order.id, parcels)] if parcels else []),
-            ]
-            if terms:
-                self._remember(or_(*terms), lock=True)
+                    ],
+                )
+                self._keep(locked)
             return
         # SQLite's write transaction already excludes every other writer: no locks.
         for chunk in chunks(valid):
@@ -343,7 +367,10 @@ class _Targets:
             self._remember(Order.merchant_id == merchant_id, among(conn, Order.external_id, chunk))
 
     def _remember(self, *where: Any, lock: bool = False) -> None:
-        for row in _order_state(self.conn, *where, lock=lock):
+        self._keep(_order_state(self.conn, *where, lock=lock))
+
+    def _keep(self, rows: Iterable[Any]) -> None:
+        for row in rows:
             if row.merchant_id != self.merchant_id:
                 continue
             self.orders[row.id] = row

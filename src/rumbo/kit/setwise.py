@@ -142,9 +142,11 @@ def read_together(conn: Connection, reads: Sequence[Read]) -> list[list[Any]]:
     transaction at a time, that wait is what bounds the commits per second. Each
     statement is compiled once per process (compiling a select costs more than running
     it), and rows come back as named tuples with the columns' own result conversions.
-    SQLite, in process, runs them one after the other through SQLAlchemy.
+    A single read goes through the pipeline too: as the first statement of a
+    transaction it carries the BEGIN, one round trip instead of two. SQLite, in
+    process, runs them one after the other through SQLAlchemy.
     """
-    if conn.dialect.name != "postgresql" or len(reads) < 2:
+    if conn.dialect.name != "postgresql" or not reads:
         return [list(conn.execute(statement, params)) for statement, params in reads]
     driver = conn.connection.driver_connection
     assert driver is not None

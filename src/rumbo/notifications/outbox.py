@@ -31,7 +31,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import any_
 
 from rumbo.events.pipeline import StatusChange
-from rumbo.kit.setwise import among, arrays, batches_of, read_together, unnest
+from rumbo.kit.setwise import arrays, batches_of, read_together, unnest
 from rumbo.kit.timezones import zone_name_of
 from rumbo.models import Order, OutboxMessage, PushSubscription, ShopperPreference, WebhookEndpoint
 from rumbo.notifications.message import Kind
@@ -157,17 +157,23 @@ def enqueue_news(
     # The rules, the store's webhook endpoints and the facts of every order with news
     # (contacts, the shopper's choices, whether a device subscribed to push) do not
     # depend on each other: read together, in one round trip on PostgreSQL.
+    # So are the orders' untried messages that new news may coalesce with (read before
+    # the insert: the new rows come back from it; these orders are locked by the
+    # ingesting transaction, so no other one adds news for them meanwhile).
     order_ids = sorted({item.order_id for item in news})
     of_merchant = {"merchant_id": merchant_id}
-    facts = _FACTS[conn.dialect.name == "postgresql"]
-    stored_rules, endpoints, *order_rows = read_together(
+    is_pg = conn.dialect.name == "postgresql"
+    chunked = [{"order_ids": list(chunk)} for chunk in batches_of(conn, order_ids)]
+    stored_rules, endpoints, *per_order = read_together(
         conn,
         [
             (RULES, of_merchant),
             (_ENDPOINTS, of_merchant),
-            *((facts, {"order_ids": list(chunk)}) for chunk in batches_of(conn, order_ids)),
+            *((_FACTS[is_pg], ids) for ids in chunked),
+            *((_UNTRIED[is_pg], ids) for ids in chunked),
         ],
     )
+    order_rows, untried = per_order[: len(chunked)], per_order[len(chunked) :]
     rules, _ = rules_from(stored_rules)
     wanted = [item for item in news if rules.get(item.kind)]
     if not wanted:
@@ -232,14 +238,21 @@ def enqueue_news(
                 new["channel"], now + window, orders[new["order_id"]].destination
             )
     inserted = _insert_new(conn, rows)
-    to_coalesce = {
-        (r.order_id, r.channel)
-        for r in inserted
-        if r.status == QUEUED and r.channel != Channel.WEBHOOK.value
-    }
+    to_coalesce = {(r.order_id, r.channel) for r in inserted if _untried(r)}
     if to_coalesce and window > timedelta(0):  # a zero window: every message on its own
-        _restrain(conn, to_coalesce, {oid: orders[oid].destination for oid in orders}, window)
+        _restrain(
+            conn,
+            to_coalesce,
+            [*itertools.chain.from_iterable(untried), *inserted],
+            {oid: orders[oid].destination for oid in orders},
+            window,
+        )
     return len(inserted)
+
+
+def _untried(row: Any) -> bool:
+    """Shopper news not yet tried: what coalescing may still merge."""
+    return bool(row.status == QUEUED and row.attempts == 0 and row.channel != Channel.WEBHOOK.value)
 
 
 _ENDPOINTS = select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.enabled).where(
@@ -275,6 +288,33 @@ def _facts(of_orders: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
 _FACTS = {
     True: _facts(Order.id == any_(bindparam("order_ids", type_=postgresql.ARRAY(Integer)))),
     False: _facts(Order.id.in_(bindparam("order_ids", expanding=True))),
+}
+
+
+# What coalescing needs of a message, as read before an insert and returned by it.
+_MESSAGE = (
+    _OUTBOX.c.id,
+    _OUTBOX.c.order_id,
+    _OUTBOX.c.channel,
+    _OUTBOX.c.kind,
+    _OUTBOX.c.created_at,
+    _OUTBOX.c.status,
+    _OUTBOX.c.attempts,
+)
+
+
+def _untried_of(of_orders: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    # By order alone (a few rows each, through the order index), filtered in Python:
+    # with the status in the query SQLite's planner scans every queued message.
+    return select(*_MESSAGE).where(of_orders)
+
+
+# The messages of the orders in parameter ``order_ids``, keyed like ``_FACTS``.
+_UNTRIED = {
+    True: _untried_of(
+        _OUTBOX.c.order_id == any_(bindparam("order_ids", type_=postgresql.ARRAY(Integer)))
+    ),
+    False: _untried_of(_OUTBOX.c.order_id.in_(bindparam("order_ids", expanding=True))),
 }
 
 
@@ -344,20 +384,22 @@ _PG_INSERT = (
     f"INSERT INTO outbox_messages ({', '.join(_INSERT_COLUMNS)})"
     f" SELECT {', '.join(c + '::json' if c == 'payload' else c for c in _INSERT_COLUMNS)}"
     f" FROM {unnest(_INSERT_COLUMNS)} AS u({', '.join(_INSERT_COLUMNS)})"
-    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, order_id, channel, status"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+    " RETURNING id, order_id, channel, kind, created_at, status, attempts"
 )
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert the rows whose news is new; returns (id, order_id, channel, status) of those
-    inserted (a repeat conflicts on its idempotency key and is skipped)."""
+    """Insert the rows whose news is new; returns (id, order_id, channel, kind, created_at,
+    status, attempts) of those inserted (a repeat conflicts on its idempotency key and is
+    skipped)."""
     if conn.dialect.name == "postgresql":
         as_text = [row | {"payload": json.dumps(row["payload"])} for row in rows]
         return list(conn.exec_driver_sql(_PG_INSERT, arrays(as_text, _INSERT_COLUMNS)))
     stmt = (
         sqlite.insert(_OUTBOX)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(_OUTBOX.c.id, _OUTBOX.c.order_id, _OUTBOX.c.channel, _OUTBOX.c.status)
+        .returning(*_MESSAGE)
     )
     # SQLAlchemy's "insertmanyvalues": batched multi-row VALUES from one cached statement.
     return list(conn.execute(stmt, rows))
@@ -366,32 +408,18 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
 def _restrain(
     conn: Connection,
     groups: set[tuple[int, str]],
+    messages: Sequence[Any],
     destinations: dict[int, Any],
     window: timedelta,
 ) -> None:
-    """Coalesce each (order, channel)'s untried news and hold SMS through quiet hours."""
-    order_ids = sorted({order_id for order_id, _ in groups})
+    """Coalesce each (order, channel)'s untried news and hold SMS through quiet hours;
+    ``messages`` are the orders' messages (those stored before and those just added)."""
     pending: dict[tuple[int, str], list[Pending]] = defaultdict(list)
-    for chunk in batches_of(conn, order_ids):
-        # By order alone (a few rows each, through the order index), filtered here:
-        # with the status in the query SQLite's planner scans every queued message.
-        for row in conn.execute(
-            select(
-                _OUTBOX.c.id,
-                _OUTBOX.c.order_id,
-                _OUTBOX.c.channel,
-                _OUTBOX.c.kind,
-                _OUTBOX.c.created_at,
-                _OUTBOX.c.status,
-                _OUTBOX.c.attempts,
-            ).where(among(conn, _OUTBOX.c.order_id, chunk))
-        ):
-            if row.status != QUEUED or row.attempts != 0 or row.channel == Channel.WEBHOOK.value:
-                continue
-            if (row.order_id, row.channel) in groups:
-                pending[(row.order_id, row.channel)].append(
-                    Pending(row.created_at, Kind(row.kind), f"{row.id:012d}")
-                )
+    for row in messages:
+        if _untried(row) and (row.order_id, row.channel) in groups:
+            pending[(row.order_id, row.channel)].append(
+                Pending(row.created_at, Kind(row.kind), f"{row.id:012d}")
+            )
     decided: list[dict[str, Any]] = []
     for (order_id, channel), items in pending.items():
         if len(items) == 1:  # nothing to merge: its time was set when inserted
