@@ -10,6 +10,7 @@ stored maxima (see ``rumbo.events.status``).
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import orjson
 from sqlalchemy import (
     Connection,
     Integer,
+    Select,
     String,
     Table,
     and_,
@@ -278,24 +280,39 @@ def _order_state(conn: Connection, *where: Any, lock: bool) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-# The orders a batch names, by tracking code, external id or parcel, locked in id order
-# (PostgreSQL). FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
-# foreign keys of concurrently inserted events take on the same orders.
-_LOCK_PG = (
-    select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
-    .where(
-        or_(
-            Order.tracking_code == any_(bindparam("codes", type_=postgresql.ARRAY(String))),
-            and_(
-                Order.merchant_id == bindparam("merchant_id"),
-                Order.external_id == any_(bindparam("externals", type_=postgresql.ARRAY(String))),
-            ),
-            Order.id == any_(bindparam("parcels", type_=postgresql.ARRAY(Integer))),
-        )
+def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, ...]]:
+    """The orders a batch names by tracking code, external id or parcel (only the ways it
+    uses: an empty ``= ANY`` in an OR left PostgreSQL planning a scan of every order),
+    locked in id order. FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks
+    that the foreign keys of concurrently inserted events take on the same orders."""
+    terms = [
+        *([Order.tracking_code == any_(bindparam("codes", type_=_TEXTS))] if codes else []),
+        *(
+            [
+                and_(
+                    Order.merchant_id == bindparam("merchant_id"),
+                    Order.external_id == any_(bindparam("externals", type_=_TEXTS)),
+                )
+            ]
+            if externals
+            else []
+        ),
+        *([Order.id == any_(bindparam("parcels", type_=_IDS))] if parcels else []),
+    ]
+    return (
+        select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
+        .where(or_(*terms))
+        .order_by(Order.id)
+        .with_for_update(key_share=True)
     )
-    .order_by(Order.id)
-    .with_for_update(key_share=True)
-)
+
+
+_TEXTS = postgresql.ARRAY(String)
+_IDS = postgresql.ARRAY(Integer)
+# One constant statement per combination of the ways a batch names its orders.
+_LOCKS_PG = {
+    ways: _lock_pg(*ways) for ways in itertools.product((False, True), repeat=3) if any(ways)
+}
 
 
 class _Targets:
@@ -341,21 +358,13 @@ class _Targets:
             # the lock. Array parameters: no chunks, whatever the batch size. Sent as a
             # pipeline: the first statement of the transaction carries its BEGIN.
             parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
-            if valid or externals or parcels:
-                [locked] = read_together(
-                    conn,
-                    [
-                        (
-                            _LOCK_PG,
-                            {
-                                "codes": valid,
-                                "merchant_id": merchant_id,
-                                "externals": externals,
-                                "parcels": parcels,
-                            },
-                        )
-                    ],
-                )
+            ways = (bool(valid), bool(externals), bool(parcels))
+            if any(ways):
+                params: dict[str, Any] = {"merchant_id": merchant_id} if externals else {}
+                params |= {"codes": valid} if valid else {}
+                params |= {"externals": externals} if externals else {}
+                params |= {"parcels": parcels} if parcels else {}
+                [locked] = read_together(conn, [(_LOCKS_PG[ways], params)])
                 self._keep(locked)
             return
         # SQLite's write transaction already excludes every other writer: no locks.
