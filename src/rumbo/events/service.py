@@ -40,7 +40,7 @@ from rumbo.events.pipeline import Ingested, StatusChange, publish
 from rumbo.events.schemas import EventIn, EventResult, ItemError
 from rumbo.events.status import Status, StatusKey, derive_order_status, latest
 from rumbo.kit.codes import CodeError, parse_tracking_code
-from rumbo.kit.setwise import among, arrays, chunks, read_together, unnest
+from rumbo.kit.setwise import among, arrays, chunks, pg_update, read_together, unnest
 from rumbo.models import Event, Order, Shipment
 
 # A carrier may scan a parcel a little before the store registers the shipment.
@@ -196,6 +196,20 @@ _EVENT_COLUMNS = {
     "lon": "float8[]",
     "raw": "text[]",
 }
+_KEY_COLUMNS = {
+    "own_status": "text[]",
+    "own_status_at": "timestamptz[]",
+    "own_status_tiebreak": "text[]",
+    "status": "text[]",
+    "status_at": "timestamptz[]",
+}
+_ORDER_COLUMNS = _KEY_COLUMNS | {
+    "version": "int[]",
+    "shipments_total": "int[]",
+    "shipments_delivered": "int[]",
+    "last_event_at": "timestamptz[]",
+    "updated_at": "timestamptz[]",
+}
 
 
 # One statement per batch whatever its size, with one array parameter per column:
@@ -204,6 +218,10 @@ _PG_INSERT_EVENTS = (
     f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) SELECT * FROM {unnest(_EVENT_COLUMNS)}"
     " ON CONFLICT (merchant_id, source, event_id) DO NOTHING RETURNING id, source, event_id"
 )
+
+
+_PG_UPDATE_ORDERS = pg_update("orders", _ORDER_COLUMNS)
+_PG_UPDATE_SHIPMENTS = pg_update("shipments", _KEY_COLUMNS)
 
 
 def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
@@ -814,9 +832,21 @@ def _apply_keys(
         )
         if derived.status.value != row.status:
             changes.append(StatusChange(order_id, Status(row.status), derived.status, derived.at))
-    # One UPDATE per row by primary key, sent together (psycopg's executemany pipelines
-    # them: one round trip) — as fast here as one UPDATE … FROM unnest(…), whose plan,
-    # on an orders table that grew since its statistics, hashed every order per batch.
+    if conn.dialect.name == "postgresql":
+        if shipment_updates:
+            conn.exec_driver_sql(
+                _PG_UPDATE_SHIPMENTS,
+                (
+                    [u["row_id"] for u in shipment_updates],
+                    *arrays(shipment_updates, _KEY_COLUMNS),
+                ),
+            )
+        if order_updates:
+            conn.exec_driver_sql(
+                _PG_UPDATE_ORDERS,
+                ([u["row_id"] for u in order_updates], *arrays(order_updates, _ORDER_COLUMNS)),
+            )
+        return changes
     if shipment_updates:
         conn.execute(_UPDATE_SHIPMENT, shipment_updates)
     if order_updates:

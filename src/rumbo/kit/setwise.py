@@ -63,6 +63,16 @@ def arrays(rows: Sequence[dict[str, Any]], columns: dict[str, str]) -> tuple[lis
     return tuple([row[name] for row in rows] for name in columns)
 
 
+def pg_update(table: str, columns: dict[str, str]) -> str:
+    """``UPDATE table`` of many rows by id, one statement: the first array holds the ids."""
+    names = ", ".join(columns)
+    assignments = ", ".join(f"{name} = u.{name}" for name in columns)
+    return (
+        f"UPDATE {table} AS t SET {assignments} FROM {unnest({'row_id': 'int[]'} | columns)}"
+        f" AS u(row_id, {names}) WHERE t.id = u.row_id"
+    )
+
+
 class _Prepared:
     """A constant statement compiled once: its text, default parameters and the columns'
     result conversions."""
