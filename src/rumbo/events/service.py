@@ -269,15 +269,10 @@ _ORDER_STATE = (
 )
 
 
-def _order_state(conn: Connection, *where: Any, lock: bool) -> list[Any]:
-    stmt = select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id).where(
-        *where
-    )
-    if lock:
-        # FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
-        # foreign keys of concurrently inserted events take on the same orders.
-        stmt = stmt.order_by(Order.id).with_for_update(key_share=True)
-    return list(conn.execute(stmt))
+def _order_state(conn: Connection, *where: Any) -> list[Any]:
+    """Unlocked (SQLite: its write transaction already excludes every other writer)."""
+    stmt = select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
+    return list(conn.execute(stmt.where(*where)))
 
 
 def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, ...]]:
@@ -375,8 +370,8 @@ class _Targets:
         for chunk in chunks(externals):
             self._remember(Order.merchant_id == merchant_id, among(conn, Order.external_id, chunk))
 
-    def _remember(self, *where: Any, lock: bool = False) -> None:
-        self._keep(_order_state(self.conn, *where, lock=lock))
+    def _remember(self, *where: Any) -> None:
+        self._keep(_order_state(self.conn, *where))
 
     def _keep(self, rows: Iterable[Any]) -> None:
         for row in rows:
