@@ -330,7 +330,8 @@ def test_the_installed_page_shows_pushed_news_and_opens_offline(
             notes = page.evaluate(
                 """navigator.serviceWorker.ready
                 .then(r => r.getNotifications())
-                .then(n => n.map(x => ({title: x.title, body: x.body, lang: x.lang, tag: x.tag})))"""
+                .then(n => n.map(x => (
+                    {title: x.title, body: x.body, lang: x.lang, tag: x.tag})))"""
             )
             if not notes:
                 page.wait_for_timeout(100)
