@@ -189,7 +189,6 @@ def test_on_postgresql_an_anonymous_lookup_is_read_on_the_event_loop(
 ) -> None:
     """No worker thread for the anonymous view, and the same bytes as the threaded read."""
     db: Database = app.state.db
-    assert db.async_reads is not None
     order = shipped(client, tenant)
     code = order["tracking_code"]
     path = f"/api/v1/track/{code}"

@@ -140,27 +140,35 @@ class BatchWriter(Generic[J, R]):
         except Exception as exc:
             if len(batch) == 1:
                 log.exception("%s: storing failed", self.name)
-                _settle(batch[0], error=exc)
+                _settle([(batch[0], None, exc)])
                 return
             for pending in batch:  # isolate the failing request
                 self._commit([pending])
             return
-        for pending, result in zip(batch, results, strict=True):
-            _settle(pending, result)
+        _settle([(pending, result, None) for pending, result in zip(batch, results, strict=True)])
         if self.committed is not None:
             self.committed(results)
 
 
-def _settle(
-    pending: _Pending[Any, Any], result: Any = None, error: BaseException | None = None
-) -> None:
-    def resolve() -> None:
-        if pending.future.done():
-            return
+_Outcome = tuple[_Pending[Any, Any], Any, BaseException | None]
+
+
+def _settle(outcomes: Sequence[_Outcome]) -> None:
+    """Answer each waiting request on its own event loop: one wake-up per loop for the
+    whole batch (each ``call_soon_threadsafe`` writes to the loop's wake-up socket)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the requesting loop is gone (shutdown)
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(outcomes: Sequence[_Outcome]) -> None:
+    for pending, result, error in outcomes:
+        if pending.future.done():  # the request was cancelled (client gone)
+            continue
         if error is not None:
             pending.future.set_exception(error)
         else:
             pending.future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):  # the requesting loop is gone (shutdown)
-        pending.loop.call_soon_threadsafe(resolve)

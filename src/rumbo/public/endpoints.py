@@ -45,9 +45,9 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
     if token is None and (body := views.cached(code)) is not None:
         # Known current (the live hub hears every commit): no query, no thread.
         return Response(body, media_type="application/json")
-    if token is None and db.async_reads is not None:
+    if token is None and (reads := db.async_reads()) is not None:
         # PostgreSQL: read on the event loop, no worker thread.
-        rendered = await views.render_anonymous(db.async_reads, db.engine.dialect, code)
+        rendered = await views.render_anonymous(reads, db.engine.dialect, code)
         return Response(rendered.body, media_type="application/json")
 
     def render() -> bytes:

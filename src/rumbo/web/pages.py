@@ -167,13 +167,12 @@ async def _view(request: Request, code: str, token: str | None) -> tuple[PublicT
     """:func:`_load` from the event loop: the anonymous view on PostgreSQL is read there
     (no worker thread, as for ``/api/v1/track``), any other in a thread."""
     db = database_of(request)
-    if token is not None or db.async_reads is None:
+    reads = db.async_reads()
+    if token is not None or reads is None:
         return await run_in_threadpool(_load, request, code, token)
     await count_lookup_on_loop(request)
     views = public_views(request)
-    hit = views.cached_entry(code) or await views.render_anonymous(
-        db.async_reads, db.engine.dialect, code
-    )
+    hit = views.cached_entry(code) or await views.render_anonymous(reads, db.engine.dialect, code)
     return PublicTracking.model_validate_json(hit.body), hit.order_id, hit.version
 
 
