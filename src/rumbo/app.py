@@ -204,7 +204,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # The background services (SQLite: in this process), then the live-update
             # listener that tracking pages and cached public views wait on.
             async with worker.in_process(settings):
-                await db.open_async_reads()
                 hub = LiveHub(db)
                 app.state.live = hub
                 hub.watch(app.state.public_views)
@@ -213,7 +212,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                     yield
                 finally:
                     hub.stop()
-                    await db.close_async_reads()
         finally:
             for writer in reversed(writers):
                 writer.stop()

@@ -9,7 +9,6 @@ PostgreSQL runs the same code and the same migrations.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sqlite3
 import time
@@ -18,8 +17,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from rumbo.config import Settings
@@ -138,48 +136,6 @@ class Database:
         self._writers = sessionmaker(self.engine.execution_options(**WRITE), expire_on_commit=False)
         # The same pool; psycopg switches autocommit on the client, with no round trip.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # One pool per event loop (a process serves on one; tests may run several apps
-        # on one database at once, each on its own loop).
-        self._async_reads: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
-
-    @property
-    def conninfo(self) -> str:
-        """The PostgreSQL URL as libpq takes it (``search_path`` options included)."""
-        url = make_url(self.url).set(drivername="postgresql")
-        return url.render_as_string(hide_password=False)
-
-    async def open_async_reads(self, size: int = 8) -> None:
-        """PostgreSQL: asyncio connections (autocommit) for the hottest reads, on the
-        running loop.
-
-        A read through a worker thread costs more than the read: the hop to the thread,
-        and the GIL handed back and forth around each wait on the database, with every
-        other request's thread doing the same (measured: a one-row ``SELECT`` through a
-        thread halved a process's requests per second; on the event loop it did not).
-        Public lookups read here instead. Opened by the API's lifespan; SQLite, in
-        process, has no waits to overlap and keeps its threads."""
-        loop = asyncio.get_running_loop()
-        if self.is_sqlite or loop in self._async_reads:
-            return
-        pool: AsyncConnectionPool = AsyncConnectionPool(
-            self.conninfo,
-            min_size=1,
-            max_size=size,
-            kwargs={"autocommit": True},
-            open=False,
-            name="rumbo-reads",
-        )
-        await pool.open()
-        self._async_reads[loop] = pool
-
-    def async_reads(self) -> AsyncConnectionPool | None:
-        """The running loop's pool of :meth:`open_async_reads`, if it has one."""
-        return self._async_reads.get(asyncio.get_running_loop())
-
-    async def close_async_reads(self) -> None:
-        pool = self._async_reads.pop(asyncio.get_running_loop(), None)
-        if pool is not None:
-            await pool.close()
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:

@@ -15,11 +15,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from starlette.concurrency import run_in_threadpool
 
 from rumbo.db import Database
 from rumbo.kit import setwise
-from rumbo.kit.codes import new_tracking_code
 from rumbo.public import service
 from rumbo.public.service import PublicViews, TrackTokens
 from rumbo.shared.live import channel_for
@@ -181,37 +179,3 @@ def test_a_rendering_read_before_a_change_was_heard_is_not_trusted(
     assert views.cached(order["tracking_code"]) is not None
     views.changed([order["id"]])
     assert views.cached(order["tracking_code"]) is None
-
-
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_on_postgresql_an_anonymous_lookup_is_read_on_the_event_loop(
-    client: TestClient, tenant: Tenant, app: FastAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No worker thread for the anonymous view, and the same bytes as the threaded read."""
-    db: Database = app.state.db
-    order = shipped(client, tenant)
-    code = order["tracking_code"]
-    path = f"/api/v1/track/{code}"
-    app.state.public_views.listening(False)  # nothing served from memory unchecked
-
-    threaded_calls: list[Any] = []
-
-    async def counted(work: Callable[[], Any]) -> Any:
-        threaded_calls.append(work)
-        return await run_in_threadpool(work)
-
-    monkeypatch.setattr("rumbo.public.endpoints.run_in_threadpool", counted)
-    first = client.get(path)  # read and rendered
-    again = client.get(path)  # held: confirmed by its version
-    with db.reader() as conn:
-        threaded = PublicViews().render(conn, code, TrackTokens("s" * 32, 600), None)
-    assert first.status_code == again.status_code == 200
-    assert first.content == again.content == threaded
-    assert first.json()["status"] == "shipped"
-    missing = client.get(f"/api/v1/track/{new_tracking_code()}")
-    assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "tracking_code_unknown"
-    assert threaded_calls == []
-    # With a token (the verified view reads the courier too), still in a thread.
-    assert client.get(path, headers={"X-Tracking-Token": "not-a-token"}).content == threaded
-    assert len(threaded_calls) == 1

@@ -15,10 +15,9 @@ from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
 from sqlalchemy import Select, bindparam
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import any_
 
@@ -80,7 +79,8 @@ class _Prepared:
 
     __slots__ = ("statement", "sql", "defaults", "processors", "row")
 
-    def __init__(self, dialect: Dialect, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, conn: Connection, statement: Select[*tuple[Any, ...]]) -> None:
+        dialect = conn.dialect
         compiled = statement.compile(dialect=dialect)
         self.statement = statement  # kept alive: the cache is keyed by its id
         self.sql = str(compiled)
@@ -89,12 +89,13 @@ class _Prepared:
         names = [column.key or f"c{i}" for i, column in enumerate(statement.selected_columns)]
         self.row: Any = _row_class(names)
 
-    def rows(self, dialect: Dialect, cursor: Any, raw: list[Any]) -> list[Any]:
-        """``raw`` (the cursor's fetched tuples) as named tuples, converted."""
+    def rows(self, conn: Connection, cursor: Any) -> list[Any]:
+        raw = cursor.fetchall()
         processors = self.processors
         if processors is None:
             # The columns' own conversions (e.g. UTC datetimes), as SQLAlchemy applies
             # them; numeric types need the type the driver reports.
+            dialect = conn.dialect
             processors = self.processors = [
                 column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
                 for column, described in zip(
@@ -118,12 +119,12 @@ def _row_class(names: list[str]) -> Any:
 _PREPARED: dict[int, _Prepared] = {}
 
 
-def _prepared(dialect: Dialect, statement: Select[*tuple[Any, ...]]) -> _Prepared:
+def _prepared(conn: Connection, statement: Select[*tuple[Any, ...]]) -> _Prepared:
     found = _PREPARED.get(id(statement))
     if found is None or found.statement is not statement:
         if len(_PREPARED) > 256:  # constants are few; a caller building them per call
             _PREPARED.clear()
-        found = _PREPARED[id(statement)] = _Prepared(dialect, statement)
+        found = _PREPARED[id(statement)] = _Prepared(conn, statement)
     return found
 
 
@@ -149,40 +150,14 @@ def read_together(conn: Connection, reads: Sequence[Read]) -> list[list[Any]]:
         return [list(conn.execute(statement, params)) for statement, params in reads]
     driver = conn.connection.driver_connection
     assert driver is not None
-    dialect = conn.dialect
-    prepared = [_prepared(dialect, statement) for statement, _ in reads]
+    prepared = [_prepared(conn, statement) for statement, _ in reads]
     cursors = []
     with driver.pipeline():
         for ready, (_, params) in zip(prepared, reads, strict=True):
             cursor = driver.cursor()
             cursor.execute(ready.sql, ready.defaults | params)
             cursors.append(cursor)
-    rows = [
-        ready.rows(dialect, cursor, cursor.fetchall())
-        for ready, cursor in zip(prepared, cursors, strict=True)
-    ]
+    rows = [ready.rows(conn, cursor) for ready, cursor in zip(prepared, cursors, strict=True)]
     for cursor in cursors:
         cursor.close()
-    return rows
-
-
-async def read_together_async(
-    conn: AsyncConnection[Any], dialect: Dialect, reads: Sequence[Read]
-) -> list[list[Any]]:
-    """:func:`read_together` on an asyncio psycopg connection (PostgreSQL only): the
-    same statements, pipelined the same way, the same rows; the event loop serves other
-    requests while it waits, with no worker thread and no hand-over of the GIL."""
-    prepared = [_prepared(dialect, statement) for statement, _ in reads]
-    cursors = []
-    async with conn.pipeline():
-        for ready, (_, params) in zip(prepared, reads, strict=True):
-            cursor = conn.cursor()
-            await cursor.execute(ready.sql, ready.defaults | params)
-            cursors.append(cursor)
-    rows = [
-        ready.rows(dialect, cursor, await cursor.fetchall())
-        for ready, cursor in zip(prepared, cursors, strict=True)
-    ]
-    for cursor in cursors:
-        await cursor.close()
     return rows

@@ -38,17 +38,12 @@ async def track(tracking_code: str, request: Request, token: TokenHeader = None)
     await count_lookup_on_loop(request)
     code = service.canonical_code(tracking_code)
     # The hottest public path: a rendering known to be current is sent from memory;
-    # otherwise the anonymous view is read on the event loop (PostgreSQL), and any other
-    # in one trip to a worker thread, on a bare connection.
+    # otherwise all database work in one trip to a worker thread, on a bare connection.
     # Plain typed look-ups rather than dependencies: nothing more on this path.
     db, views, tokens = database_of(request), public_views(request), track_tokens(request)
     if token is None and (body := views.cached(code)) is not None:
         # Known current (the live hub hears every commit): no query, no thread.
         return Response(body, media_type="application/json")
-    if token is None and (reads := db.async_reads()) is not None:
-        # PostgreSQL: read on the event loop, no worker thread.
-        rendered = await views.render_anonymous(reads, db.engine.dialect, code)
-        return Response(rendered.body, media_type="application/json")
 
     def render() -> bytes:
         with db.reader() as conn:

@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Dialect, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from rumbo.devices.service import courier_position
@@ -28,7 +27,7 @@ from rumbo.errors import NotFound
 from rumbo.events.status import EXCEPTIONS, MILESTONES, RANK, TERMINAL, Status
 from rumbo.kit.codes import CodeError, parse_tracking_code
 from rumbo.kit.ratelimit import Limit, release_all, take_all
-from rumbo.kit.setwise import Read, read_together, read_together_async
+from rumbo.kit.setwise import read_together
 from rumbo.models import Event, Merchant, Order, Shipment
 from rumbo.orders.schemas import AddressOut, Item
 from rumbo.public.schemas import (
@@ -133,10 +132,10 @@ _EVENTS = select(
 
 
 def public_tracking(
-    conn: Connection | None, order: Any, shipments: list[Any], rows: list[Any], *, verified: bool
+    conn: Connection, order: Any, shipments: list[Any], rows: list[Any], *, verified: bool
 ) -> PublicTracking:
     """The shopper's view of ``order`` (a row of ``_VIEW``, its rows of ``_SHIPMENTS`` and
-    ``_EVENTS``); personal data only if ``verified`` (which reads more, on ``conn``)."""
+    ``_EVENTS``); personal data only if ``verified``."""
     parcel_of = {s.id: s for s in shipments}
     rows.sort(
         key=lambda r: (
@@ -185,7 +184,6 @@ def public_tracking(
     destination = order.destination
     private = None
     if verified:
-        assert conn is not None, "the verified view reads the courier and the arrival"
         # The courier's position is personal too (it leads to the door): verified only.
         courier = courier_position(
             conn, [s.id for s in shipments if s.status == Status.OUT_FOR_DELIVERY]
@@ -340,99 +338,48 @@ class PublicViews:
     ) -> bytes:
         code = canonical_code(typed_code)
         verified = tokens.is_valid_for(token, code)
-        read_at, held, now = self._held(code, verified)
-        if held is not None:
-            # A rendering is held: one narrow read tells whether it is still current.
-            current = conn.execute(_VERSION_OF, {"code": code}).first()
-            hit = self._confirmed(code, current, read_at, now)
-            if hit is not None:
-                return hit.body
-        reads = read_together(conn, self._reads(code))
-        return self._rendered(conn, code, reads, verified, read_at, now).body
-
-    async def render_anonymous(
-        self, pool: AsyncConnectionPool, dialect: Dialect, typed_code: str
-    ) -> _Rendered:
-        """:meth:`render` of the anonymous view on the event loop (PostgreSQL's asyncio
-        connections): the same reads, the same cache, the same bytes; with the order's id
-        and the version the view was rendered from."""
-        code = canonical_code(typed_code)
-        read_at, held, now = self._held(code, False)
-        async with pool.connection() as conn:
-            if held is not None:
-                version = [(_VERSION_OF, {"code": code})]
-                [current] = await read_together_async(conn, dialect, version)
-                hit = self._confirmed(code, current[0] if current else None, read_at, now)
-                if hit is not None:
-                    return hit
-            reads = await read_together_async(conn, dialect, self._reads(code))
-        return self._rendered(None, code, reads, False, read_at, now)
-
-    # -- the steps both renderings share ---------------------------------------------
-
-    def _held(self, code: str, verified: bool) -> tuple[int, _Rendered | None, float]:
-        """The change counter now, the rendering held for ``code`` if any (never for a
-        verified view) and still fresh, and the time."""
         now = time.monotonic()
         with self._lock:
             read_at = self._counter
             held = None if verified else self._entries.get(code)
-        if held is not None and held.expires <= now:
-            held = None
-        return read_at, held, now
-
-    def _confirmed(self, code: str, current: Any, read_at: int, now: float) -> _Rendered | None:
-        """The held rendering if ``current`` (the order's version row, or ``None``) shows
-        it is still current."""
-        with self._lock:
-            hit = self._entries.get(code)
-            if (
-                current is not None
-                and hit is not None
-                and hit.version == current.version
-                and hit.expires > now
-            ):
-                if hit.read_at < read_at and self._changed_at.get(hit.order_id, 0) <= read_at:
-                    # Confirmed current as of ``read_at``: trusted from here on.
-                    self._entries[code] = dataclasses.replace(hit, read_at=read_at)
-                self._entries.move_to_end(code)
-                return hit
-        return None
-
-    @staticmethod
-    def _reads(code: str) -> list[Read]:
+        if held is not None and held.expires > now:
+            # A rendering is held: one narrow read tells whether it is still current.
+            current = conn.execute(_VERSION_OF, {"code": code}).first()
+            with self._lock:
+                hit = self._entries.get(code)
+                if (
+                    current is not None
+                    and hit is not None
+                    and hit.version == current.version
+                    and hit.expires > now
+                ):
+                    if hit.read_at < read_at and self._changed_at.get(hit.order_id, 0) <= read_at:
+                        # Confirmed current as of ``read_at``: trusted from here on.
+                        self._entries[code] = dataclasses.replace(hit, read_at=read_at)
+                    self._entries.move_to_end(code)
+                    return hit.body
         by_code = {"code": code}
-        return [(_VIEW, by_code), (_SHIPMENTS, by_code), (_EVENTS, by_code)]
-
-    def _rendered(
-        self,
-        conn: Connection | None,
-        code: str,
-        reads: list[list[Any]],
-        verified: bool,
-        read_at: int,
-        now: float,
-    ) -> _Rendered:
-        found, shipments, events = reads
+        found, shipments, events = read_together(
+            conn, [(_VIEW, by_code), (_SHIPMENTS, by_code), (_EVENTS, by_code)]
+        )
         if not found:
             raise NotFound("No order has this tracking code.", "tracking_code_unknown")
         order = found[0]
         view = public_tracking(conn, order, shipments, events, verified=verified)
         body = view.model_dump_json().encode()
         if verified:
-            return _Rendered(order.id, order.version, now, -1, body)  # never kept
+            return body
         with self._lock:
             # A change heard since the row was read: keep it untrusted (version checks).
             if self._changed_at.get(order.id, 0) > read_at:
                 read_at = -1
-            rendered = _Rendered(order.id, order.version, now + self.ttl, read_at, body)
-            self._entries[code] = rendered
+            self._entries[code] = _Rendered(order.id, order.version, now + self.ttl, read_at, body)
             self._entries.move_to_end(code)
             self._codes[order.id] = code
             while len(self._entries) > self.max_entries:
                 _, dropped = self._entries.popitem(last=False)
                 self._codes.pop(dropped.order_id, None)
-        return rendered
+        return body
 
 
 def _postal(value: str) -> str:

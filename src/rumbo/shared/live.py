@@ -255,13 +255,17 @@ class LiveHub:
                         self._versions[oid] = current[oid]
             self.notify(changed)
 
+    def _conninfo(self) -> str:
+        url = make_url(self.url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
     def _listen(self) -> None:
         import psycopg
 
         backoff = 0.5
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.db.conninfo, autocommit=True) as conn:
+                with psycopg.connect(self._conninfo(), autocommit=True) as conn:
                     conn.execute(f"LISTEN {channel_for(self.url)}")
                     backoff = 0.5
                     # From here on every commit is heard; what was committed while

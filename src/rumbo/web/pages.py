@@ -163,19 +163,6 @@ def _load(request: Request, code: str, token: str | None) -> tuple[PublicTrackin
     return PublicTracking.model_validate_json(body), row.id, row.version
 
 
-async def _view(request: Request, code: str, token: str | None) -> tuple[PublicTracking, int, int]:
-    """:func:`_load` from the event loop: the anonymous view on PostgreSQL is read there
-    (no worker thread, as for ``/api/v1/track``), any other in a thread."""
-    db = database_of(request)
-    reads = db.async_reads()
-    if token is not None or reads is None:
-        return await run_in_threadpool(_load, request, code, token)
-    await count_lookup_on_loop(request)
-    views = public_views(request)
-    hit = views.cached_entry(code) or await views.render_anonymous(reads, db.engine.dialect, code)
-    return PublicTracking.model_validate_json(hit.body), hit.order_id, hit.version
-
-
 def _tracking_context(tracking: PublicTracking, version: int, language: str) -> dict[str, Any]:
     zone = zone_for(tracking.destination.country, tracking.destination.state)
     fmt = content.Formatter(language, zone)
@@ -316,7 +303,7 @@ async def _tracking_page(
         return RedirectResponse(_with_query(f"/t/{code}", lang=lang), status_code=301)
     token = request.cookies.get(_cookie_name(code))
     try:
-        tracking, order_id, version = await _view(request, code, token)
+        tracking, order_id, version = await run_in_threadpool(_load, request, code, token)
     except NotFound:
         return _not_found(
             request,
@@ -460,7 +447,9 @@ async def tracking_fragment(
     """The live part of the page (status, progress, shipments, timeline) for the script."""
     try:
         code = parse_tracking_code(tracking_code)
-        tracking, _, version = await _view(request, code, request.cookies.get(_cookie_name(code)))
+        tracking, _, version = await run_in_threadpool(
+            _load, request, code, request.cookies.get(_cookie_name(code))
+        )
     except (CodeError, NotFound):
         return Response(status_code=404)
     language = choose_language(lang, tracking.language, request.headers.get("accept-language"))
