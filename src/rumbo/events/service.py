@@ -280,20 +280,18 @@ def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, 
     uses: an empty ``= ANY`` in an OR left PostgreSQL planning a scan of every order),
     locked in id order. FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks
     that the foreign keys of concurrently inserted events take on the same orders."""
-    terms = [
-        *([Order.tracking_code == any_(bindparam("codes", type_=_TEXTS))] if codes else []),
-        *(
-            [
-                and_(
-                    Order.merchant_id == bindparam("merchant_id"),
-                    Order.external_id == any_(bindparam("externals", type_=_TEXTS)),
-                )
-            ]
-            if externals
-            else []
-        ),
-        *([Order.id == any_(bindparam("parcels", type_=_IDS))] if parcels else []),
-    ]
+    terms = []
+    if codes:
+        terms.append(Order.tracking_code == any_(bindparam("codes", type_=_TEXTS)))
+    if externals:
+        terms.append(
+            and_(
+                Order.merchant_id == bindparam("merchant_id"),
+                Order.external_id == any_(bindparam("externals", type_=_TEXTS)),
+            )
+        )
+    if parcels:
+        terms.append(Order.id == any_(bindparam("parcels", type_=_IDS)))
     return (
         select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
         .where(or_(*terms))
@@ -355,10 +353,13 @@ class _Targets:
             parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
             ways = (bool(valid), bool(externals), bool(parcels))
             if any(ways):
-                params: dict[str, Any] = {"merchant_id": merchant_id} if externals else {}
-                params |= {"codes": valid} if valid else {}
-                params |= {"externals": externals} if externals else {}
-                params |= {"parcels": parcels} if parcels else {}
+                # Every parameter, whichever statement: psycopg takes the ones it names.
+                params = {
+                    "codes": valid,
+                    "merchant_id": merchant_id,
+                    "externals": externals,
+                    "parcels": parcels,
+                }
                 [locked] = read_together(conn, [(_LOCKS_PG[ways], params)])
                 self._keep(locked)
             return
