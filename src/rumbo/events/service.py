@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Select,
@@ -302,6 +303,20 @@ def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, 
 
 _TEXTS = postgresql.ARRAY(String)
 _IDS = postgresql.ARRAY(Integer)
+
+
+def _parcels(numbered: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """The merchant's parcels with the tracking numbers ``numbered`` names."""
+    return select(
+        Shipment.id,
+        Shipment.order_id,
+        Shipment.carrier,
+        Shipment.tracking_number,
+        Shipment.created_at,
+    ).where(Shipment.merchant_id == bindparam("merchant_id"), numbered)
+
+
+_PARCELS_PG = _parcels(Shipment.tracking_number == any_(bindparam("numbers", type_=_TEXTS)))
 # One constant statement per combination of the ways a batch names its orders.
 _LOCKS_PG = {
     ways: _lock_pg(*ways) for ways in itertools.product((False, True), repeat=3) if any(ways)
@@ -330,39 +345,44 @@ class _Targets:
         valid = sorted({code for code in self.codes.values() if isinstance(code, str)})
         externals = sorted({e.external_id for e in events if e.external_id})
         numbers = sorted({e.tracking_number for e in events if e.tracking_number})
-        for chunk in chunks(numbers):
-            rows = conn.execute(
-                select(
-                    Shipment.id,
-                    Shipment.order_id,
-                    Shipment.carrier,
-                    Shipment.tracking_number,
-                    Shipment.created_at,
-                ).where(
-                    Shipment.merchant_id == merchant_id,
-                    among(conn, Shipment.tracking_number, chunk),
-                )
-            )
-            for row in rows:
-                self.shipments[(row.carrier, row.tracking_number)].append(row)
         if conn.dialect.name == "postgresql":
             # One statement finds every order the batch may touch and locks them in id
             # order (so concurrent batches cannot deadlock); their state is read under
             # the lock. Array parameters: no chunks, whatever the batch size. Sent as a
             # pipeline: the first statement of the transaction carries its BEGIN.
-            parcels = sorted({row.order_id for rows in self.shipments.values() for row in rows})
-            ways = (bool(valid), bool(externals), bool(parcels))
+            # Every parameter, whichever statement: psycopg takes the ones it names.
+            params = {
+                "codes": valid,
+                "merchant_id": merchant_id,
+                "externals": externals,
+                "numbers": numbers,
+                "parcels": [],
+            }
+            if numbers:
+                # The orders of the parcels named, to lock them too.
+                [found] = read_together(conn, [(_PARCELS_PG, params)])
+                params["parcels"] = sorted({row.order_id for row in found})
+            ways = (bool(valid), bool(externals), bool(params["parcels"]))
+            reads = [(_LOCKS_PG[ways], params)] if any(ways) else []
+            if numbers:
+                # The parcels again, read once the orders are locked: a parcel is only
+                # registered under its order's lock, so one that a concurrent batch
+                # registered meanwhile is seen here, not registered a second time. A
+                # parcel of an order not locked here (registered since the first read,
+                # named by nothing else in the batch) stays unknown to this batch.
+                reads.append((_PARCELS_PG, params))
+            rows = read_together(conn, reads)
             if any(ways):
-                # Every parameter, whichever statement: psycopg takes the ones it names.
-                params = {
-                    "codes": valid,
-                    "merchant_id": merchant_id,
-                    "externals": externals,
-                    "parcels": parcels,
-                }
-                [locked] = read_together(conn, [(_LOCKS_PG[ways], params)])
-                self._keep(locked)
+                self._keep(rows[0])
+            if numbers:
+                for row in rows[-1]:
+                    if row.order_id in self.orders:
+                        self.shipments[(row.carrier, row.tracking_number)].append(row)
             return
+        for chunk in chunks(numbers):
+            numbered = _parcels(among(conn, Shipment.tracking_number, chunk))
+            for row in conn.execute(numbered, {"merchant_id": merchant_id}):
+                self.shipments[(row.carrier, row.tracking_number)].append(row)
         # SQLite's write transaction already excludes every other writer: no locks.
         for chunk in chunks(valid):
             # Codes are unique across merchants: look them up by code alone (SQLite's
