@@ -1,7 +1,8 @@
 """Do concurrent ingesting transactions wait for each other's order locks? (PostgreSQL)
 
-Bulk ingestion as in ``ingest.py`` (``rumbo serve`` with N API processes, 4 senders,
-batches of 500 events), run in two shapes on a fresh schema each:
+Bulk ingestion as in ``ingest.py`` (N API processes, each a ``rumbo serve`` of one
+worker, 4 senders spread over them evenly as by a load balancer, batches of 500
+events), run in two shapes on a fresh schema each:
 
 - **shared**: every sender's batches are spread over all the orders, as carriers'
   batches are — two transactions in flight almost always name some order in common;
@@ -93,10 +94,10 @@ class Sampler(threading.Thread):
         return {k: round(self.counts[k] / n, 2) for k in ("cpu", "client", "lock", "io")}
 
 
-async def post_all(base: str, key: str, per_sender: list[list[bytes]]) -> float:
+async def post_all(bases: list[str], key: str, per_sender: list[list[bytes]]) -> float:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-    async def sender(bodies: list[bytes]) -> None:
+    async def sender(base: str, bodies: list[bytes]) -> None:
         # A client (a connection) per sender: a sender's batches go to one process.
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             for body in bodies:
@@ -105,18 +106,26 @@ async def post_all(base: str, key: str, per_sender: list[list[bytes]]) -> float:
                     raise RuntimeError(f"batch not stored: {response.text[:300]}")
 
     start = time.perf_counter()
-    await asyncio.gather(*(sender(bodies) for bodies in per_sender))
+    await asyncio.gather(
+        *(sender(bases[k % len(bases)], bodies) for k, bodies in enumerate(per_sender))
+    )
     return time.perf_counter() - start
 
 
 def run(shape: str, events: int, orders: int, processes: int) -> dict[str, Any]:
     target = Target("postgresql", Path(tempfile.mkdtemp(prefix="rumbo-locks-")), orders)
-    server = Server(target.url, workers=processes)
+    # One single-process server per API process, each sender kept to one of them as a
+    # load balancer spreading connections would: with one server of N workers, the
+    # kernel hands the 4 senders' connections to the workers unevenly (two or three
+    # on one process), and that, not the code, decided a run.
+    servers: list[Server] = []
     try:
+        servers.extend(Server(target.url, workers=1) for _ in range(processes))
         per_sender = batches_for(target.codes, events, shape)
         sampler = Sampler(target.admin_url.replace("postgresql+psycopg://", "postgresql://"))
         sampler.start()
-        elapsed = asyncio.run(post_all(server.base, target.api_key, per_sender))
+        bases = [server.base for server in servers]
+        elapsed = asyncio.run(post_all(bases, target.api_key, per_sender))
         sampler.done.set()
         sampler.join()
         stored = sum(len(orjson.loads(b)) for bodies in per_sender for b in bodies)
@@ -127,7 +136,8 @@ def run(shape: str, events: int, orders: int, processes: int) -> dict[str, Any]:
             "load_average": Path("/proc/loadavg").read_text().split()[0],
         }
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         target.drop()
 
 

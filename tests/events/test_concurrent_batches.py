@@ -1,8 +1,9 @@
 """Two ingesting transactions on the same orders at once (PostgreSQL: SQLite's write
 transaction already keeps every other writer out).
 
-A batch locks the orders it touches, in id order, and holds them to its commit. The
-rules these tests hold it to, whatever two batches overlap on and however their
+A batch locks the orders it touches, in id order, and holds them to its commit: after
+storing its events, or (naming parcels) before looking them up. The rules these tests
+hold it to, whatever two batches overlap on and however their
 transactions interleave: each order ends with the status a recomputation from all its
 stored events gives (the second batch never derives from a state the first has moved
 on from), and a parcel both name is registered once.

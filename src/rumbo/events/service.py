@@ -3,9 +3,12 @@
 REST calls, carrier and aggregator webhooks, device positions, CSV imports and the
 demo store all turn what they receive into :class:`NormalizedEvent` and call
 :func:`ingest`. In one transaction it resolves each event's order or shipment,
-locks those orders (in id order, so concurrent batches cannot deadlock), stores the
-events idempotently and folds their status keys into the orders' and shipments'
-stored maxima (see ``rumbo.events.status``).
+stores the events idempotently, then locks the orders that got new events (in id
+order, so concurrent batches cannot deadlock) and folds their status keys into the
+orders' and shipments' stored maxima (see ``rumbo.events.status``). On PostgreSQL the
+locks come last, so that concurrent writers on common orders wait for each other's
+fold, not for each other's whole batch; a batch that names parcels, which may
+register one, locks its orders first.
 """
 
 from __future__ import annotations
@@ -229,6 +232,10 @@ def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[s
     """Insert what is new; a repeat of a stored (source, event_id) is skipped. Returns the
     ids of the rows this call inserted."""
     if conn.dialect.name == "postgresql":
+        # In the order of the unique key: two transactions inserting some of the same
+        # events (a retried webhook) wait on each other's rows in the same order, so
+        # neither can hold one the other waits for while waiting for one it holds.
+        rows = sorted(rows, key=lambda row: (row["source"], row["event_id"]))
         stored = conn.exec_driver_sql(_PG_INSERT_EVENTS, arrays(rows, _EVENT_COLUMNS))
         return {(source, event_id): pk for pk, source, event_id in stored}
     stmt = (
@@ -276,11 +283,10 @@ def _order_state(conn: Connection, *where: Any) -> list[Any]:
     return list(conn.execute(stmt.where(*where)))
 
 
-def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, ...]]:
+def _find_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, ...]]:
     """The orders a batch names by tracking code, external id or parcel (only the ways it
     uses: an empty ``= ANY`` in an OR left PostgreSQL planning a scan of every order),
-    locked in id order. FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks
-    that the foreign keys of concurrently inserted events take on the same orders."""
+    in id order."""
     terms = []
     if codes:
         terms.append(Order.tracking_code == any_(bindparam("codes", type_=_TEXTS)))
@@ -297,8 +303,14 @@ def _lock_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, 
         select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
         .where(or_(*terms))
         .order_by(Order.id)
-        .with_for_update(key_share=True)
     )
+
+
+def _locked(found: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """``found`` locked, in its id order (so that concurrent batches cannot deadlock on
+    orders). FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
+    foreign keys of concurrently inserted events take on the same orders."""
+    return found.with_for_update(key_share=True)
 
 
 _TEXTS = postgresql.ARRAY(String)
@@ -317,10 +329,17 @@ def _parcels(numbered: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
 
 
 _PARCELS_PG = _parcels(Shipment.tracking_number == any_(bindparam("numbers", type_=_TEXTS)))
-# One constant statement per combination of the ways a batch names its orders.
-_LOCKS_PG = {
-    ways: _lock_pg(*ways) for ways in itertools.product((False, True), repeat=3) if any(ways)
+# One constant statement per combination of the ways a batch names its orders: found
+# unlocked (a batch that names no parcel), or locked (one that does).
+_FINDS_PG = {
+    ways: _find_pg(*ways) for ways in itertools.product((False, True), repeat=3) if any(ways)
 }
+_LOCKS_PG = {ways: _locked(find) for ways, find in _FINDS_PG.items()}
+_LOCK_IDS_PG = _locked(
+    select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
+    .where(Order.id == any_(bindparam("ids", type_=_IDS)))
+    .order_by(Order.id)
+)
 
 
 class _Targets:
@@ -345,12 +364,13 @@ class _Targets:
         valid = sorted({code for code in self.codes.values() if isinstance(code, str)})
         externals = sorted({e.external_id for e in events if e.external_id})
         numbers = sorted({e.tracking_number for e in events if e.tracking_number})
+        # PostgreSQL: whether the orders were found without their locks (see state()).
+        self.lock_late = False
         if conn.dialect.name == "postgresql":
-            # One statement finds every order the batch may touch and locks them in id
-            # order (so concurrent batches cannot deadlock); their state is read under
-            # the lock. Array parameters: no chunks, whatever the batch size. Sent as a
-            # pipeline: the first statement of the transaction carries its BEGIN.
-            # Every parameter, whichever statement: psycopg takes the ones it names.
+            # One statement finds every order the batch may touch. Array parameters: no
+            # chunks, whatever the batch size. Sent as a pipeline: the first statement
+            # of the transaction carries its BEGIN. Every parameter, whichever
+            # statement: psycopg takes the ones it names.
             params = {
                 "codes": valid,
                 "merchant_id": merchant_id,
@@ -358,6 +378,20 @@ class _Targets:
                 "numbers": numbers,
                 "parcels": [],
             }
+            if not numbers:
+                # Lock late: the orders are found unlocked, the events stored, and only
+                # then are the orders that got new events locked, to fold the events
+                # in (state()). A transaction holds its order locks for the end of its
+                # work, not the whole of it: writers sharing orders take shorter turns.
+                self.lock_late = True
+                if valid or externals:
+                    ways = (bool(valid), bool(externals), False)
+                    [found] = read_together(conn, [(_FINDS_PG[ways], params)])
+                    self._keep(found)
+                return
+            # A batch that names parcels may register one: it locks its orders, in id
+            # order (so concurrent batches cannot deadlock), before it looks their
+            # parcels up, and reads their state under the lock.
             if numbers:
                 # The orders of the parcels named, to lock them too.
                 [found] = read_together(conn, [(_PARCELS_PG, params)])
@@ -403,8 +437,14 @@ class _Targets:
             self.by_external[row.external_id] = row.id
 
     def state(self, order_ids: list[int]) -> dict[int, Any]:
-        """The state of ``order_ids`` (on PostgreSQL locked since the lookup); orders
+        """The state of ``order_ids``, which this transaction may now write: on PostgreSQL
+        locked since the lookup, or (lock late) locked here, in id order, and read again
+        under the lock (a concurrent batch may have moved them since the lookup). Orders
         reached only through a parcel are read here on SQLite."""
+        if self.lock_late:
+            [rows] = read_together(self.conn, [(_LOCK_IDS_PG, {"ids": order_ids})])
+            self._keep(rows)
+            return {oid: self.orders[oid] for oid in order_ids}
         missing = [oid for oid in order_ids if oid not in self.orders]
         for chunk in chunks(missing):
             self._remember(Order.id.in_(chunk))
@@ -512,10 +552,7 @@ def ingest(
     if not resolved:
         return _finish(outcome, events, results, repeats)
 
-    # 2. The state of the orders touched (locked by the lookup on PostgreSQL).
-    orders = targets.state(sorted({order_id for _, _, order_id, _ in resolved}))
-
-    # 3. Parcels first seen in this batch (not for an event already stored under its id
+    # 2. Parcels first seen in this batch (not for an event already stored under its id
     # for another order: that one is a conflict and must write nothing).
     if new_shipments:
         naming = {index for indexes in new_shipments.values() for index in indexes}
@@ -539,6 +576,7 @@ def ingest(
                 if not new_shipments[ident_key]:
                     del new_shipments[ident_key]
     if new_shipments:
+        owners = targets.state(sorted({order_id for order_id, _, _ in new_shipments}))
         insert_rows = [
             {
                 "merchant_id": merchant_id,
@@ -546,7 +584,7 @@ def ingest(
                 "carrier": carrier,
                 "tracking_number": number,
                 "created_at": now,
-                "status": orders[order_id].status,
+                "status": owners[order_id].status,
             }
             for (order_id, carrier, number) in new_shipments
         ]
@@ -569,7 +607,7 @@ def ingest(
                 _, event, oid, _ = resolved[position_of[index]]
                 resolved[position_of[index]] = (index, event, oid, row.id)
 
-    # 4. Store the events; the unique key turns a repeat into a no-op.
+    # 3. Store the events; the unique key turns a repeat into a no-op.
     rows = [
         {
             "merchant_id": merchant_id,
@@ -634,12 +672,13 @@ def ingest(
                 order_id=stored.order_id,
             )
 
-    # 5. Fold the new keys into the stored maxima and re-derive what changed.
+    # 4. Fold the new keys into the stored maxima (read under the orders' locks) and
+    # re-derive what changed.
     touched = sorted(set(last_event))
     if touched:
         outcome.changes = _apply_keys(
             session,
-            orders,
+            targets.state(touched),
             touched,
             order_keys,
             shipment_keys,

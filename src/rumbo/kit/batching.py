@@ -5,9 +5,10 @@ commit the bottleneck, and on SQLite many threads queue on its single write lock
 with second-long tail latencies. A :class:`BatchWriter` takes whatever requests
 are waiting, hands them together to one ``process(session, jobs)`` call in one
 transaction, and answers each request with its own result only after that
-transaction committed — so a 2xx always means "stored". If a merged transaction
-fails, each request is retried in a transaction of its own, so one request's
-problem never fails another's.
+transaction committed — so a 2xx always means "stored". A transaction the
+database rolled back as transient (a deadlock it broke) is run again as it was; if
+a merged transaction fails otherwise, each request is retried in a transaction of
+its own, so one request's problem never fails another's.
 
 Event ingestion and courier positions use it; each supplies only how to store a
 batch of its jobs and split the outcome back.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import queue
 import threading
@@ -135,8 +137,7 @@ class BatchWriter(Generic[J, R]):
 
     def _commit(self, batch: list[_Pending[J, R]]) -> None:
         try:
-            with self.db.session() as session:
-                results = self.process(session, [pending.job for pending in batch])
+            results = self._attempt(batch)
         except Exception as exc:
             if len(batch) == 1:
                 log.exception("%s: storing failed", self.name)
@@ -148,6 +149,32 @@ class BatchWriter(Generic[J, R]):
         _settle([(pending, result, None) for pending, result in zip(batch, results, strict=True)])
         if self.committed is not None:
             self.committed(results)
+
+    def _attempt(self, batch: list[_Pending[J, R]]) -> Sequence[R]:
+        """One transaction for ``batch``, run again (whole: the failed one was rolled
+        back) when the database calls its failure transient."""
+        for attempt in itertools.count(1):
+            try:
+                with self.db.session() as session:
+                    return self.process(session, [pending.job for pending in batch])
+            except Exception as exc:
+                if attempt >= _ATTEMPTS or not transient(exc):
+                    raise
+                log.info("%s: %s; trying again (%d)", self.name, exc.__class__.__name__, attempt)
+        raise AssertionError("unreachable")
+
+
+# PostgreSQL's answers that a transaction may succeed if run again as it was: a
+# deadlock it broke by rolling this side back, a serialization failure
+# (https://www.postgresql.org/docs/current/mvcc-serialization-failure-handling.html).
+_TRANSIENT = frozenset({"40P01", "40001"})
+_ATTEMPTS = 3
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver's error, or SQLAlchemy's wrapping of one) is transient."""
+    driver_error = getattr(exc, "orig", exc)
+    return getattr(driver_error, "sqlstate", None) in _TRANSIENT
 
 
 _Outcome = tuple[_Pending[Any, Any], Any, BaseException | None]
