@@ -179,3 +179,46 @@ def test_a_parcel_named_by_two_overlapping_batches_is_registered_once(
         ).scalar_one()
     assert parcels == 1
     assert _status_rows(db, orders[0]["id"])[0] == Status.IN_TRANSIT.value
+
+
+def test_a_batch_stores_its_events_before_it_waits_for_an_order(
+    db: Database, tenant: Tenant, orders: list[dict[str, Any]]
+) -> None:
+    """Lock late: a batch waits for another transaction's order lock only once its
+    events are stored, to fold them in — not before it has done anything."""
+    order_id, code = orders[0]["id"], orders[0]["tracking_code"]
+    failures: list[BaseException] = []
+
+    def run_batch() -> None:
+        try:
+            with db.session() as session:
+                event = _event(code, Status.SHIPPED, 1, f"late-{next(_ids)}")
+                ingest(session, tenant.merchant_id, [(0, event)], NOW)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    with db.session() as holder:
+        holder.execute(
+            text("SELECT id FROM orders WHERE id = :id FOR NO KEY UPDATE"), {"id": order_id}
+        )
+        thread = threading.Thread(target=run_batch)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(db):
+            assert time.monotonic() < deadline, "the batch never waited for the order"
+            time.sleep(0.01)
+        with db.reader() as conn:
+            # The waiting transaction already holds the events table's write lock: it
+            # inserted its events before asking for the order.
+            wrote_events = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE c.relname = 'events' AND l.mode = 'RowExclusiveLock'"
+                    " AND l.granted AND a.wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        assert wrote_events == 1
+    thread.join(30)
+    assert not failures, failures
+    assert _status_rows(db, order_id)[0] == Status.SHIPPED.value
