@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,14 @@ from tests.conftest import Tenant
 from tests.factories import order_body
 
 _LOCK = text("SELECT id FROM orders WHERE id = :id FOR NO KEY UPDATE")
+
+
+def _retries(writers: list[str]) -> float:
+    """``rumbo_writer_retries_total`` of ``writers``, as /metrics exposes it."""
+    return sum(
+        REGISTRY.get_sample_value("rumbo_writer_retries_total", {"writer": name}) or 0.0
+        for name in writers
+    )
 
 
 def test_a_transaction_rolled_back_to_break_a_deadlock_is_run_again(
@@ -57,6 +66,7 @@ def test_a_transaction_rolled_back_to_break_a_deadlock_is_run_again(
     writers: list[BatchWriter[Any, str]] = [
         BatchWriter(db, process, size=lambda _: 1, max_items=1, name=f"test-{n}") for n in (1, 2)
     ]
+    retried_before = _retries([w.name for w in writers])
     for writer in writers:
         writer.start()
     try:
@@ -76,6 +86,8 @@ def test_a_transaction_rolled_back_to_break_a_deadlock_is_run_again(
     assert len(failures) == 1
     assert transient(failures[0])
     assert sorted(attempts.values()) == [1, 2]
+    # Operators see it: the writer counts the transaction it ran again.
+    assert _retries([w.name for w in writers]) == retried_before + 1
 
 
 def test_other_failures_are_not_transient() -> None:

@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ WRITER_QUEUE = Gauge(
     "Requests waiting for a group-commit writer (sampled at each batch).",
     ["writer"],
     multiprocess_mode="livesum",
+)
+WRITER_RETRIES = Counter(
+    "rumbo_writer_retries_total",
+    "Transactions of a group-commit writer run again after the database rolled them back"
+    " as transient (a deadlock it broke, a serialization failure).",
+    ["writer"],
 )
 
 
@@ -161,6 +167,7 @@ class BatchWriter(Generic[J, R]):
                 if attempt >= _ATTEMPTS or not transient(exc):
                     raise
                 log.info("%s: %s; trying again (%d)", self.name, exc.__class__.__name__, attempt)
+                WRITER_RETRIES.labels(self.name).inc()
         raise AssertionError("unreachable")
 
 
