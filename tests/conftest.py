@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.orm import Session
 
 from rumbo.app import create_app
 from rumbo.config import Settings, normalize_database_url
@@ -28,6 +29,7 @@ from rumbo.db import Base, Database
 from rumbo.kit.clock import FixedClock
 from rumbo.merchants.service import create_merchant
 from rumbo.migrations import upgrade
+from rumbo.models import Order, Shipment
 
 # Real data the tests read in place (never copied into the repository): ../shared/data
 # beside the checkout, or wherever RUMBO_SHARED_DATA points.
@@ -165,6 +167,27 @@ def tenant(db: Database) -> Tenant:
 @pytest.fixture
 def other_tenant(db: Database) -> Tenant:
     return make_tenant(db, "Tienda Sol")
+
+
+def status_rows(session: Session, order_id: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What ingestion derives and stores for an order: its status columns, then each
+    parcel's (what a recomputation from the stored events must reproduce)."""
+    order = session.execute(
+        select(
+            Order.status,
+            Order.status_at,
+            Order.own_status,
+            Order.own_status_tiebreak,
+            Order.last_event_at,
+            Order.shipments_total,
+        ).where(Order.id == order_id)
+    ).one()
+    shipments = session.execute(
+        select(Shipment.status, Shipment.status_at, Shipment.own_status_tiebreak)
+        .where(Shipment.order_id == order_id)
+        .order_by(Shipment.id)
+    ).all()
+    return (tuple(order), tuple(tuple(s) for s in shipments))
 
 
 @contextmanager

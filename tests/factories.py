@@ -1,10 +1,16 @@
-"""Small builders of valid request bodies; tests override what they care about."""
+"""Small builders of valid request bodies (and of events as ingestion receives them);
+tests override what they care about."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
+
+from rumbo.events.service import NormalizedEvent
+from rumbo.events.status import Status
 
 _seq = itertools.count(1)
 
@@ -53,3 +59,15 @@ def event_body(order: dict[str, Any] | None = None, **overrides: Any) -> dict[st
 
 def at(base: str, **delta: float) -> str:
     return (datetime.fromisoformat(base) + timedelta(**delta)).isoformat()
+
+
+def carrier_event(code: str, event_id: str, status: Status | None, at: datetime) -> NormalizedEvent:
+    """A carrier's event for the order with tracking ``code``, as ingestion receives it."""
+    return NormalizedEvent(
+        source="carrier",
+        event_id=event_id,
+        status=status,
+        occurred_at=at,
+        raw=orjson.dumps({"id": event_id}).decode(),
+        tracking_code=code,
+    )

@@ -18,7 +18,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -29,9 +28,9 @@ from rumbo.config import Settings
 from rumbo.db import Database
 from rumbo.events.service import NormalizedEvent, ingest, rederive
 from rumbo.events.status import Status
-from rumbo.models import Order, Shipment
-from tests.conftest import NOW, Tenant
-from tests.factories import order_body
+from rumbo.models import Shipment
+from tests.conftest import NOW, Tenant, status_rows
+from tests.factories import carrier_event, order_body
 
 ORDERS = 3
 _ids = itertools.count()
@@ -45,15 +44,11 @@ _item = st.tuples(
 _batch = st.lists(_item, min_size=1, max_size=8)
 
 
+_BASE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
 def _event(code: str, status: Status | None, hours: int, event_id: str) -> NormalizedEvent:
-    return NormalizedEvent(
-        source="carrier",
-        event_id=event_id,
-        status=status,
-        occurred_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=hours),
-        raw=orjson.dumps({"id": event_id}).decode(),
-        tracking_code=code,
-    )
+    return carrier_event(code, event_id, status, _BASE + timedelta(hours=hours))
 
 
 def _waiting_on_a_lock(db: Database) -> bool:
@@ -100,18 +95,10 @@ def _overlapping(
 
 
 def _status_rows(db: Database, order_id: int) -> tuple[Any, ...]:
+    """The order's status columns (``status_rows``), read in a transaction of their own."""
     with db.session(write=False) as session:
-        order = session.execute(
-            select(
-                Order.status,
-                Order.status_at,
-                Order.own_status,
-                Order.own_status_tiebreak,
-                Order.last_event_at,
-                Order.shipments_total,
-            ).where(Order.id == order_id)
-        ).one()
-    return tuple(order)
+        order, _ = status_rows(session, order_id)
+    return order
 
 
 @pytest.fixture

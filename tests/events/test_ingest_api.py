@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from rumbo.db import Database
 from rumbo.events.service import rederive
-from rumbo.models import Event, Order, Shipment
-from tests.conftest import NOW, Tenant
+from rumbo.models import Event, Shipment
+from tests.conftest import NOW, Tenant, status_rows
 from tests.factories import event_body, order_body
 
 
@@ -395,29 +395,11 @@ def test_any_arrival_order_and_duplication_gives_the_same_story(
 
     # The incremental path agrees with a recomputation from scratch.
     with db.session(write=False) as session:
-        before = _status_rows(session, shuffled["id"])
+        before = status_rows(session, shuffled["id"])
     with db.session() as session:
         rederive(session, [shuffled["id"]], NOW)
     with db.session(write=False) as session:
-        assert _status_rows(session, shuffled["id"]) == before
-
-
-def _status_rows(session: Any, order_id: int) -> tuple[Any, ...]:
-    order = session.execute(
-        select(
-            Order.status,
-            Order.status_at,
-            Order.own_status,
-            Order.own_status_tiebreak,
-            Order.last_event_at,
-        ).where(Order.id == order_id)
-    ).one()
-    shipments = session.execute(
-        select(Shipment.status, Shipment.status_at, Shipment.own_status_tiebreak)
-        .where(Shipment.order_id == order_id)
-        .order_by(Shipment.id)
-    ).all()
-    return (tuple(order), tuple(tuple(s) for s in shipments))
+        assert status_rows(session, shuffled["id"]) == before
 
 
 STORE_STAGES = {"pending", "payment_confirmed", "preparing"}

@@ -6,25 +6,19 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rumbo.events.service import NormalizedEvent
 from rumbo.events.status import Status
 from tests.conftest import Tenant
-from tests.factories import order_body
+from tests.factories import carrier_event, order_body
+
+_BASE = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 def _event(code: str, event_id: str, status: Status, hours: int) -> NormalizedEvent:
-    return NormalizedEvent(
-        source="carrier",
-        event_id=event_id,
-        status=status,
-        occurred_at=datetime(2026, 11, 21, tzinfo=UTC) + timedelta(hours=hours),
-        raw=orjson.dumps({"id": event_id}).decode(),
-        tracking_code=code,
-    )
+    return carrier_event(code, event_id, status, _BASE + timedelta(hours=hours))
 
 
 def test_concurrent_requests_are_merged_and_answered_separately(

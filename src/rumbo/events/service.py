@@ -277,16 +277,19 @@ _ORDER_STATE = (
 )
 
 
+# ... and what tells which orders a batch names belong to it.
+_ORDER_ROW = (*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
+
+
 def _order_state(conn: Connection, *where: Any) -> list[Any]:
     """Unlocked (SQLite: its write transaction already excludes every other writer)."""
-    stmt = select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
-    return list(conn.execute(stmt.where(*where)))
+    return list(conn.execute(select(*_ORDER_ROW).where(*where)))
 
 
-def _find_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, ...]]:
-    """The orders a batch names by tracking code, external id or parcel (only the ways it
-    uses: an empty ``= ANY`` in an OR left PostgreSQL planning a scan of every order),
-    in id order."""
+def _find_pg(codes: bool, externals: bool, ids: bool) -> Select[*tuple[Any, ...]]:
+    """The orders a batch names by tracking code, external id or id (those of the parcels
+    it names; only the ways it uses: an empty ``= ANY`` in an OR left PostgreSQL planning
+    a scan of every order), in id order."""
     terms = []
     if codes:
         terms.append(Order.tracking_code == any_(bindparam("codes", type_=_TEXTS)))
@@ -297,20 +300,9 @@ def _find_pg(codes: bool, externals: bool, parcels: bool) -> Select[*tuple[Any, 
                 Order.external_id == any_(bindparam("externals", type_=_TEXTS)),
             )
         )
-    if parcels:
-        terms.append(Order.id == any_(bindparam("parcels", type_=_IDS)))
-    return (
-        select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
-        .where(or_(*terms))
-        .order_by(Order.id)
-    )
-
-
-def _locked(found: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-    """``found`` locked, in its id order (so that concurrent batches cannot deadlock on
-    orders). FOR NO KEY UPDATE: does not conflict with the KEY SHARE locks that the
-    foreign keys of concurrently inserted events take on the same orders."""
-    return found.with_for_update(key_share=True)
+    if ids:
+        terms.append(Order.id == any_(bindparam("ids", type_=_IDS)))
+    return select(*_ORDER_ROW).where(or_(*terms)).order_by(Order.id)
 
 
 _TEXTS = postgresql.ARRAY(String)
@@ -334,12 +326,12 @@ _PARCELS_PG = _parcels(Shipment.tracking_number == any_(bindparam("numbers", typ
 _FINDS_PG = {
     ways: _find_pg(*ways) for ways in itertools.product((False, True), repeat=3) if any(ways)
 }
-_LOCKS_PG = {ways: _locked(find) for ways, find in _FINDS_PG.items()}
-_LOCK_IDS_PG = _locked(
-    select(*_ORDER_STATE, Order.merchant_id, Order.tracking_code, Order.external_id)
-    .where(Order.id == any_(bindparam("ids", type_=_IDS)))
-    .order_by(Order.id)
-)
+# Locked in id order, so that concurrent batches cannot deadlock on orders. FOR NO KEY
+# UPDATE: does not conflict with the KEY SHARE locks that the foreign keys of
+# concurrently inserted events take on the same orders.
+_LOCKS_PG = {ways: find.with_for_update(key_share=True) for ways, find in _FINDS_PG.items()}
+# Orders by id, locked: where a lock-late batch takes its locks.
+_LOCK_IDS_PG = _LOCKS_PG[(False, False, True)]
 
 
 class _Targets:
@@ -376,7 +368,7 @@ class _Targets:
                 "merchant_id": merchant_id,
                 "externals": externals,
                 "numbers": numbers,
-                "parcels": [],
+                "ids": [],
             }
             if not numbers:
                 # Lock late: the orders are found unlocked, the events stored, and only
@@ -391,27 +383,24 @@ class _Targets:
                 return
             # A batch that names parcels may register one: it locks its orders, in id
             # order (so concurrent batches cannot deadlock), before it looks their
-            # parcels up, and reads their state under the lock.
-            if numbers:
-                # The orders of the parcels named, to lock them too.
-                [found] = read_together(conn, [(_PARCELS_PG, params)])
-                params["parcels"] = sorted({row.order_id for row in found})
-            ways = (bool(valid), bool(externals), bool(params["parcels"]))
+            # parcels up, and reads their state under the lock. First the orders of the
+            # parcels named, to lock them too.
+            [found] = read_together(conn, [(_PARCELS_PG, params)])
+            params["ids"] = sorted({row.order_id for row in found})
+            ways = (bool(valid), bool(externals), bool(params["ids"]))
             reads = [(_LOCKS_PG[ways], params)] if any(ways) else []
-            if numbers:
-                # The parcels again, read once the orders are locked: a parcel is only
-                # registered under its order's lock, so one that a concurrent batch
-                # registered meanwhile is seen here, not registered a second time. A
-                # parcel of an order not locked here (registered since the first read,
-                # named by nothing else in the batch) stays unknown to this batch.
-                reads.append((_PARCELS_PG, params))
-            rows = read_together(conn, reads)
-            if any(ways):
-                self._keep(rows[0])
-            if numbers:
-                for row in rows[-1]:
-                    if row.order_id in self.orders:
-                        self.shipments[(row.carrier, row.tracking_number)].append(row)
+            # The parcels again, read once the orders are locked: a parcel is only
+            # registered under its order's lock, so one that a concurrent batch
+            # registered meanwhile is seen here, not registered a second time. A parcel
+            # of an order not locked here (registered since the first read, named by
+            # nothing else in the batch) stays unknown to this batch.
+            reads.append((_PARCELS_PG, params))
+            *locked, parcels = read_together(conn, reads)
+            for rows in locked:
+                self._keep(rows)
+            for row in parcels:
+                if row.order_id in self.orders:
+                    self.shipments[(row.carrier, row.tracking_number)].append(row)
             return
         for chunk in chunks(numbers):
             numbered = _parcels(among(conn, Shipment.tracking_number, chunk))

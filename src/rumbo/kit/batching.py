@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import queue
 import threading
@@ -159,7 +158,8 @@ class BatchWriter(Generic[J, R]):
     def _attempt(self, batch: list[_Pending[J, R]]) -> Sequence[R]:
         """One transaction for ``batch``, run again (whole: the failed one was rolled
         back) when the database calls its failure transient."""
-        for attempt in itertools.count(1):
+        attempt = 1
+        while True:
             try:
                 with self.db.session() as session:
                     return self.process(session, [pending.job for pending in batch])
@@ -168,7 +168,7 @@ class BatchWriter(Generic[J, R]):
                     raise
                 log.info("%s: %s; trying again (%d)", self.name, exc.__class__.__name__, attempt)
                 WRITER_RETRIES.labels(self.name).inc()
-        raise AssertionError("unreachable")
+                attempt += 1
 
 
 # PostgreSQL's answers that a transaction may succeed if run again as it was: a
