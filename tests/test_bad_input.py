@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -58,6 +59,10 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
             "validation_error",
         ),
         ("POST", "/api/v1/events", ok | {"carrier": "correios"}, 422, "validation_error"),
+        # PostgreSQL stores no NUL in text: refused on both databases alike.
+        ("POST", "/api/v1/events", ok | {"description": "a\x00b"}, 422, "validation_error"),
+        ("POST", "/api/v1/events", [ok | {"event_id": "e\x00"}], 422, "all_rejected"),
+        ("POST", "/api/v1/events", ok | {"location": {"city": "\x00"}}, 422, "validation_error"),
         (
             "POST",
             "/api/v1/events",
@@ -104,6 +109,24 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
             "validation_error",
         ),
         ("POST", "/api/v1/orders", order_body(external_id="x" * 500), 422, "validation_error"),
+        ("POST", "/api/v1/orders", order_body(external_id="P\x00"), 422, "validation_error"),
+        (
+            "POST",
+            "/api/v1/orders",
+            order_body(customer={"name": "Ana\x00"}),
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            order_body(destination={"city": "S\x00o Paulo", "country": "BR"}),
+            422,
+            "validation_error",
+        ),
+        ("GET", "/api/v1/orders?q=a%00b", None, 400, "nul_in_address"),
+        ("GET", "/api/v1/track/AB%00CD", None, 400, "nul_in_address"),
+        ("GET", "/t/AB%00CD", None, 400, "nul_in_address"),
         ("GET", "/api/v1/orders/abc", None, 422, "validation_error"),
         ("GET", "/api/v1/orders/999999", None, 404, "order_not_found"),
         ("GET", "/api/v1/orders?limit=0", None, 422, "validation_error"),
@@ -120,6 +143,13 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
             "POST",
             f"/api/v1/orders/{order['id']}/shipments",
             {"carrier": ""},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            f"/api/v1/orders/{order['id']}/shipments",
+            {"carrier": "correios", "tracking_number": "AA\x00"},
             422,
             "validation_error",
         ),
@@ -173,3 +203,37 @@ def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient, tena
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_nul_in_a_form_is_refused_before_it_reaches_the_database(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """PostgreSQL stores no NUL in text: a form field with one (``%00``) is a 400 on both
+    databases, whichever field and wherever the body splits."""
+    order = client.post("/api/v1/orders", json=order_body(), headers=tenant.headers).json()
+    ask = f"/t/{order['tracking_code']}/ask?lang=en"
+    page = client.get(f"/t/{order['tracking_code']}?lang=en")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"form_token": token.group(1)}
+    origin = {"Origin": "http://testserver"}
+    response = client.post(
+        ask, data=form | {"question": "onde está\x00 meu pedido?"}, headers=origin
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "nul_in_form"
+
+    def in_parts() -> Any:  # "%00" split across two parts of the body
+        yield f"form_token={token.group(1)}&question=a%0".encode()
+        yield b"0b"
+
+    response = client.post(
+        ask,
+        content=in_parts(),
+        headers=origin | {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "nul_in_form"
+    # A percent sign (sent as %25) followed by zeros is no NUL.
+    response = client.post(ask, data=form | {"question": "100%00 entregue?"}, headers=origin)
+    assert response.status_code == 200, response.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,13 @@ from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
 from rumbo.devices.writer import PositionWriter
-from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
+from rumbo.errors import (
+    RumboError,
+    document_errors,
+    error_body,
+    error_response,
+    install_error_handlers,
+)
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
@@ -96,6 +102,54 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
+class RefuseNul:
+    """Refuse text holding the NUL character (U+0000) wherever a request carries it
+    outside a JSON body: in the address (path or query) or in a urlencoded form, with
+    a 400 JSON error.
+
+    PostgreSQL stores and compares no NUL in text: a search term, a path segment or a
+    form field with one would fail in the driver. Input models refuse NUL in JSON
+    bodies (``StrictModel``); this is the same rule for the rest, on every route. In a
+    percent-encoded address or form, ``%00`` is the one way to write a NUL.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _refuse_nul(scope, receive, send, "address")
+            return
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if not content_type.lower().startswith(b"application/x-www-form-urlencoded"):
+            await self.app(scope, receive, send)
+            return
+        tail = b""  # a "%00" may straddle two parts of the body
+
+        def holds_nul(part: bytes) -> bool:
+            nonlocal tail
+            found = b"%00" in tail + part
+            tail = part[-2:]
+            return found
+
+        async def answer(send: Send) -> None:
+            await _refuse_nul(scope, receive, send, "form")
+
+        await _run_refusing_body(self.app, scope, receive, send, holds_nul, answer)
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+    response = error_response(
+        400,
+        f"nul_in_{where}",
+        f"The {where} holds the NUL character (%00), which Rumbo does not accept in text.",
+    )
+    await response(scope, receive, send)
+
+
 class BodySizeLimit:
     """Refuse request bodies over ``limit`` bytes with a 413, before reading them whole."""
 
@@ -112,38 +166,57 @@ class BodySizeLimit:
             await _send_413(send, self.limit)
             return
         seen = 0
-        exceeded = started = False
 
-        async def limited_receive() -> Any:
-            nonlocal seen, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    exceeded = True
-                    raise _TooLarge
-            return message
+        def too_large(part: bytes) -> bool:
+            nonlocal seen
+            seen += len(part)
+            return seen > self.limit
 
-        async def guarded_send(message: Any) -> None:
-            nonlocal started
-            if exceeded:
-                # The app caught the cut-off and answers with an error of its own (form
-                # and JSON parsing turn it into a 400): the client is told 413 instead.
-                if message["type"] == "http.response.start" and not started:
-                    started = True
-                    await _send_413(send, self.limit)
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def answer(send: Send) -> None:
+            await _send_413(send, self.limit)
 
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except _TooLarge:
-            if not started:
-                await _send_413(send, self.limit)
+        await _run_refusing_body(self.app, scope, receive, send, too_large, answer)
 
 
-class _TooLarge(Exception):
+async def _run_refusing_body(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    refuses: Callable[[bytes], bool],
+    answer: Callable[[Send], Awaitable[None]],
+) -> None:
+    """Run ``app`` with a body that stops at the first part ``refuses``; the client then
+    gets ``answer``, whatever the app made of the cut-off (form and JSON parsing turn it
+    into a 400 of their own)."""
+    refused = started = False
+
+    async def checked_receive() -> Any:
+        nonlocal refused
+        message = await receive()
+        if message["type"] == "http.request" and refuses(message.get("body", b"")):
+            refused = True
+            raise _Refused
+        return message
+
+    async def guarded_send(message: Any) -> None:
+        nonlocal started
+        if refused:
+            if message["type"] == "http.response.start" and not started:
+                started = True
+                await answer(send)
+            return
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, checked_receive, guarded_send)
+    except _Refused:
+        if not started:
+            await answer(send)
+
+
+class _Refused(Exception):
     pass
 
 
@@ -296,6 +369,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Staff in a browser get a console page in their language instead of the JSON.
     app.add_exception_handler(RumboError, console_pages.error_page)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
     app.add_middleware(HeadAsGet)
     app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log
     for module in (

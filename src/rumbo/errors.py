@@ -130,8 +130,9 @@ class ErrorOut(BaseModel):
 # body parser and BodySizeLimit.
 _KEY_REQUIRED = {"description": "No API key, or one that is not valid."}
 _NOT_FOUND = {"description": "Nothing by this name or id (for this merchant)."}
-_BAD_CURSOR = {"description": "A cursor that no `next_cursor` gave."}
-_INVALID_JSON = {"description": "The request body is not valid JSON."}
+_BAD_CURSOR = "A cursor that no `next_cursor` gave."
+_INVALID_JSON = "The request body is not valid JSON, or a form field holds NUL (`%00`)."
+_NUL_IN_ADDRESS = "The path or the query holds the NUL character (`%00`)."
 _TOO_LARGE = {"description": "The request body is larger than RUMBO_MAX_BODY_BYTES."}
 
 
@@ -149,11 +150,16 @@ def document_errors(schema: dict[str, Any]) -> None:
             parameters = operation.get("parameters", [])
             if any(p.get("in") == "path" for p in parameters):
                 responses.setdefault("404", dict(_NOT_FOUND))
+            bad_requests = []
             if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
-                responses.setdefault("400", dict(_BAD_CURSOR))
+                bad_requests.append(_BAD_CURSOR)
             if "requestBody" in operation:
-                responses.setdefault("400", dict(_INVALID_JSON))
+                bad_requests.append(_INVALID_JSON)
                 responses.setdefault("413", dict(_TOO_LARGE))
+            if any(p.get("in") in ("path", "query") for p in parameters):
+                bad_requests.append(_NUL_IN_ADDRESS)
+            if bad_requests:
+                responses.setdefault("400", {"description": " ".join(bad_requests)})
             for status, response in responses.items():
                 if status[0] in "45":
                     response["content"] = {

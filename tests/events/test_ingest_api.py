@@ -9,10 +9,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 
 from rumbo.db import Database
 from rumbo.events.service import rederive
+from rumbo.kit.schemas import ShortText
 from rumbo.models import Event, Shipment
 from tests.conftest import NOW, Tenant, status_rows
 from tests.factories import event_body, order_body
@@ -463,3 +465,42 @@ def test_over_http_the_status_never_returns_to_the_store_once_the_carrier_has_it
     final = [client.get(f"/api/v1/orders/{o['id']}", headers=tenant.headers).json() for o in orders]
     assert final[0]["status"] == final[1]["status"]
     assert final[0]["status_at"] == final[1]["status_at"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    description=st.text(max_size=40),
+    city=st.text(min_size=1, max_size=20),
+    raw=st.dictionaries(st.text(max_size=5), st.text(max_size=10), max_size=3),
+)
+def test_any_text_is_stored_exactly_or_refused_with_a_4xx(
+    client: TestClient, tenant: Tenant, description: str, city: str, raw: dict[str, str]
+) -> None:
+    """Whatever the characters (quotes, backslashes, line separators, emoji, NUL), an
+    event's text comes back exactly as sent, or the event is refused with a 422 because
+    the text holds a NUL (PostgreSQL stores none in text) — on both databases alike, and
+    never a 500. A raw payload keeps even a NUL: it is stored as JSON text, escaped."""
+    order = new_order(client, tenant)
+    body = event_body(order, status="shipped", description=description, raw=raw)
+    body["location"] = {"city": city}
+    response = post(client, tenant, body)
+    timeline = client.get(f"/api/v1/orders/{order['id']}/events", headers=tenant.headers).json()
+    try:
+        trimmed = _SHORT_TEXT.validate_python(city)  # a city is trimmed, and not blank
+    except ValidationError:
+        trimmed = None
+    if trimmed is None or "\x00" in description or "\x00" in trimmed:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "validation_error"
+        assert len(timeline) == 1  # only the order's own "placed": nothing was written
+        return
+    assert response.status_code == 201, response.text
+    stored = timeline[-1]
+    assert stored["description"] == description
+    assert stored["location"]["city"] == trimmed
+    assert stored["raw"] == raw
+
+
+_SHORT_TEXT: TypeAdapter[str] = TypeAdapter(ShortText)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 Language = Literal["pt-BR", "es", "en"]
 CountryCode = Annotated[
@@ -17,9 +19,65 @@ RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class StrictModel(BaseModel):
-    """Input models reject unknown fields, so a typo is a clear 422, not silently ignored."""
+    """Input models reject unknown fields, so a typo is a clear 422, not silently ignored,
+    and text holding the NUL character (U+0000): PostgreSQL stores no NUL in text, and
+    the rule holds on both databases so that a store sees one behaviour. Fields typed
+    ``Any`` (payloads kept verbatim, stored as JSON text where a NUL stays escaped) are
+    exempt."""
 
     model_config = ConfigDict(extra="forbid")
+    # The fields whose values may hold text (nested models check their own).
+    _texts: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._texts = tuple(
+            name for name, field in cls.model_fields.items() if _may_hold_text(field.annotation)
+        )
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Any:
+        values = self.__dict__
+        for name in self._texts:
+            value = values[name]
+            if value is not None and _holds_nul(value):
+                raise PydanticCustomError(
+                    "nul_character",
+                    "{field} contains the NUL character (U+0000), which text may not hold.",
+                    {"field": name},
+                )
+        return self
+
+
+def _may_hold_text(annotation: Any) -> bool:
+    """Whether a field of type ``annotation`` may hold free text: ``str`` in it, or a
+    container of unknown items; not ``Any``, a ``Literal``, an enum or a model."""
+    if annotation is Any or get_origin(annotation) is Literal:
+        return False
+    if isinstance(annotation, type):
+        if issubclass(annotation, (BaseModel, Enum)):
+            return False
+        return issubclass(annotation, (str, list, tuple, set, frozenset, dict))
+    return any(_may_hold_text(arg) for arg in get_args(annotation)) or get_origin(annotation) in (
+        list,
+        tuple,
+        set,
+        frozenset,
+        dict,
+    )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether ``value`` is text with a NUL, or a list, tuple, set or dict holding one
+    (nested models check themselves)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 class Place(StrictModel):
