@@ -61,7 +61,7 @@ class ImportSummary:
     events_rejected: int = 0
 
 
-def _events_of(history: OrderHistory, zone: ZoneInfo) -> list[NormalizedEvent]:
+def history_events(history: OrderHistory, zone: ZoneInfo) -> list[NormalizedEvent]:
     """The milestones a history reached, as events with stable ids."""
     steps: list[tuple[str, Status, datetime | None]] = [
         ("payment", Status.PAYMENT_CONFIRMED, history.approved_at),
@@ -201,7 +201,7 @@ def import_histories(
                     )
                 summary.orders_created += len(fresh)
             for history in chunk:
-                events.extend(_events_of(history, zone))
+                events.extend(history_events(history, zone))
             outcome = ingest(session, merchant_id, list(enumerate(events)), now)
             for result in outcome.results:
                 if result.outcome == "accepted":
