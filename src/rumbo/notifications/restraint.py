@@ -116,7 +116,9 @@ def coalesce(pending: Iterable[Pending], window: timedelta) -> list[Coalesced]:
     """
     if window <= timedelta(0):
         raise ValueError("window must be positive")
-    ordered = sorted(set(pending), key=lambda p: (p.due_at, p.kind.precedence, p.key))
+    # Every field in the keys: two kinds may rank alike, and a caller's keys need not be
+    # unique, so the kind's name breaks what is left of a tie.
+    ordered = sorted(set(pending), key=lambda p: (p.due_at, p.kind.precedence, p.key, p.kind.value))
     bursts: list[list[Pending]] = []
     for item in ordered:
         if bursts and item.due_at < bursts[-1][0].due_at + window:
@@ -125,7 +127,7 @@ def coalesce(pending: Iterable[Pending], window: timedelta) -> list[Coalesced]:
             bursts.append([item])
     result: list[Coalesced] = []
     for burst in bursts:
-        winner = max(burst, key=lambda p: (p.kind.precedence, p.due_at, p.key))
+        winner = max(burst, key=lambda p: (p.kind.precedence, p.due_at, p.key, p.kind.value))
         others = tuple(p for p in burst if p is not winner)
         result.append(Coalesced(winner, burst[0].due_at + window, others))
     return result
