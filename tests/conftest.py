@@ -97,7 +97,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "rumbo.db"
         shutil.copy(template, path)
         return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_schema_url")
+    return emptied(request.getfixturevalue("postgres_schema_url"))
+
+
+def emptied(url: str) -> str:
+    """``url``'s PostgreSQL schema with every table emptied (the schema is migrated once a
+    session and shared: each test starts from empty tables)."""
     engine = create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:

@@ -63,6 +63,28 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
         ("POST", "/api/v1/events", ok | {"description": "a\x00b"}, 422, "validation_error"),
         ("POST", "/api/v1/events", [ok | {"event_id": "e\x00"}], 422, "all_rejected"),
         ("POST", "/api/v1/events", ok | {"location": {"city": "\x00"}}, 422, "validation_error"),
+        # Longer than its column: PostgreSQL refuses what SQLite would store.
+        (
+            "POST",
+            "/api/v1/events",
+            ok | {"location": {"state": "S" * 101}},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/api/v1/webhooks",
+            {"url": "https://hooks.example/" + "a" * 2000},
+            422,
+            "validation_error",
+        ),
+        (  # short as typed, 2,100 characters once percent-encoded
+            "POST",
+            "/api/v1/webhooks",
+            {"url": "https://hooks.example/" + "é" * 350},
+            422,
+            "validation_error",
+        ),
         (
             "POST",
             "/api/v1/events",
@@ -153,6 +175,14 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
             422,
             "validation_error",
         ),
+        (
+            "POST",
+            f"/api/v1/orders/{order['id']}/shipments",
+            {"carrier": "correios", "tracking_number": "AA1", "service": "S" * 101},
+            422,
+            "validation_error",
+        ),
+        ("GET", f"/api/v1/orders/{2**31}", None, 422, "validation_error"),
         ("POST", f"/api/v1/track/{order['tracking_code']}/verify", {}, 422, "validation_error"),
         ("DELETE", "/api/v1/orders", None, 405, "method_not_allowed"),
         ("GET", "/api/v1/nowhere", None, 404, "not_found"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    UrlConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 Language = Literal["pt-BR", "es", "en"]
@@ -13,9 +22,29 @@ CountryCode = Annotated[
     str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", to_upper=True)
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# A stored row's id: both databases keep signed 64-bit integers, so a larger number is
-# a 422 here rather than an overflow in the driver.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A region's name: stored in 100 characters (events.state).
+StateName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _written_within(limit: int) -> AfterValidator:
+    def check(url: AnyHttpUrl) -> AnyHttpUrl:
+        # Normalising may lengthen an address (percent-encoding, a trailing slash): the
+        # limit holds for what is stored.
+        if len(str(url)) > limit:
+            raise ValueError(f"the address is longer than {limit} characters once written out")
+        return url
+
+    return AfterValidator(check)
+
+
+# A web address as stored: in 2,000 characters (webhook endpoints, a store's links).
+WebAddress = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000), _written_within(2000)]
+# A push service's endpoint: in 1,000 (push_subscriptions.endpoint).
+PushEndpoint = Annotated[AnyHttpUrl, UrlConstraints(max_length=1000), _written_within(1000)]
+# A stored row's id. The ids are PostgreSQL ``integer`` columns (SERIAL, 32-bit; SQLite
+# takes 64), and comparing one with a larger number fails in the server ("integer out of
+# range"): no row can have such an id, so it is a 422 here rather than a 500 there.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class StrictModel(BaseModel):
@@ -82,7 +111,7 @@ def _holds_nul(value: Any) -> bool:
 
 class Place(StrictModel):
     city: ShortText | None = None
-    state: ShortText | None = None
+    state: StateName | None = None
     country: CountryCode | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
-from rumbo.kit.schemas import ShortText, StrictModel
+from rumbo.kit.schemas import ShortText, StrictModel, WebAddress
 
 HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
@@ -23,7 +23,7 @@ class MerchantUpdate(StrictModel):
     """Only the fields sent change; send null to clear one."""
 
     name: ShortText | None = None
-    logo_url: AnyHttpUrl | None = None
+    logo_url: WebAddress | None = None
     accent_color: HexColour | None = None
     support_email: (
         Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
@@ -32,7 +32,7 @@ class MerchantUpdate(StrictModel):
     support_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()\-.]{6,25}$")] | None = (
         None
     )
-    support_url: AnyHttpUrl | None = None
+    support_url: WebAddress | None = None
 
     model_config = {
         "extra": "forbid",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from rumbo.kit.schemas import Language, StrictModel
+from rumbo.kit.schemas import Language, PushEndpoint, StrictModel, WebAddress
 from rumbo.notifications.message import Kind
 from rumbo.notifications.restraint import Channel
 
@@ -53,14 +53,14 @@ class PreferencesOut(BaseModel):
 
 
 class WebhookCreate(StrictModel):
-    url: AnyHttpUrl
+    url: WebAddress
     event_types: list[WebhookType] = Field(
         default_factory=list, max_length=32, description="Empty: every type."
     )
 
 
 class WebhookUpdate(StrictModel):
-    url: AnyHttpUrl | None = None
+    url: WebAddress | None = None
     event_types: list[WebhookType] | None = Field(None, max_length=32)
     enabled: bool | None = Field(
         None,
@@ -183,7 +183,7 @@ class PushKeys(StrictModel):
 class PushSubscriptionIn(StrictModel):
     """``PushSubscription.toJSON()`` from the browser, plus the page's language."""
 
-    endpoint: Annotated[AnyHttpUrl, Field(max_length=1000)]
+    endpoint: PushEndpoint
     keys: PushKeys
     language: Language | None = None
     expirationTime: int | None = Field(None, ge=0, le=2**53)  # noqa: N815 - the browser's name

@@ -109,7 +109,11 @@ class ShipmentCreate(StrictModel):
     tracking_number: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
     ]
-    service: ShortText | None = None
+    # Stored in 100 characters (shipments.service).
+    service: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = None
 
     model_config = {
         "json_schema_extra": {
