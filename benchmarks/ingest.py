@@ -6,7 +6,10 @@ For each database, in one run:
     orders, against ``rumbo serve --workers 2``, status derivation included;
 (b) the raw limit of the same database on this machine: the same event rows
     inserted with the driver's ``executemany`` in one transaction, no HTTP
-    (and PostgreSQL's COPY), and the ratio (a)/(b);
+    (and PostgreSQL's COPY), and the ratio (a)/(b); on PostgreSQL also the floor
+    of the same work: each event with the writes it brings (its order's status
+    columns and an outbox row) by the driver alone, with the status in the wide
+    ``orders`` row as today and in a narrow status table (a design probe);
 (c) public tracking lookups with 32 concurrent connections (wrk), alone and
     while (a) runs, each over all orders uniformly (every lookup a cache miss, the
     harsh case) and alone over 1,000 active orders (shoppers refreshing);
@@ -401,8 +404,58 @@ def raw_limit(target: Target, bodies: list[bytes]) -> dict[str, float]:
             for row in copy_rows:
                 copy.write_row(row)
         result["copy_rows_per_s"] = round(len(rows) / (time.perf_counter() - t0))
+        result["executemany_with_order_and_outbox_rows_per_s"] = _floor(pg, columns, rows, "orders")
+        with pg.transaction():
+            pg.execute(_NARROW)
+        result["executemany_with_narrow_status_and_outbox_rows_per_s"] = _floor(
+            pg, columns, rows, "order_status_probe"
+        )
         pg.close()
     return result
+
+
+def _floor(
+    pg: psycopg.Connection[Any], columns: str, rows: list[tuple[Any, ...]], table: str
+) -> int:
+    """What an ingested event writes besides itself, by the driver alone, in one
+    transaction: its order's status columns (in ``table``: the wide ``orders`` row with
+    its indexes, or a narrow status table) and an outbox row (the shopper's e-mail; the
+    benchmark's orders all have one). No lookup, no rule, no coalescing: the floor of
+    the same work on this database, so that bulk ingestion's distance from the raw
+    insert splits into what the writes cost and what the code around them costs."""
+    events = [(*r[:4], f"floor-{table}" + r[4][3:], *r[5:]) for r in rows]
+    statuses = [(r[5], r[6], r[5], r[6], r[4], r[6], r[1]) for r in events]
+    outbox = [
+        (r[0], r[1], "email", "in_transit", f"{r[4]}", '{"status": "in_transit"}', r[7])
+        for r in events
+    ]
+    key, touched = ("id", ", updated_at = now()") if table == "orders" else ("order_id", "")
+    placeholders = ", ".join(["%s"] * 16)
+    t0 = time.perf_counter()
+    with pg.transaction(), pg.cursor() as cur:
+        cur.executemany(f"INSERT INTO events ({columns}) VALUES ({placeholders})", events)
+        cur.executemany(
+            f"UPDATE {table} SET status = %s, status_at = %s, own_status = %s,"
+            " own_status_at = %s, own_status_tiebreak = %s, last_event_at = %s,"
+            f" version = version + 1{touched} WHERE {key} = %s",
+            statuses,
+        )
+        cur.executemany(
+            "INSERT INTO outbox_messages (merchant_id, order_id, channel, kind,"
+            " idempotency_key, payload, status, attempts, next_attempt_at, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 'queued', 0, %s, now())",
+            outbox,
+        )
+    return round(len(rows) / (time.perf_counter() - t0))
+
+
+# The status columns alone, keyed by order: the "narrow hot status table" design, to
+# measure what moving them out of the wide orders row would change in the floor.
+_NARROW = (
+    "CREATE TABLE order_status_probe AS SELECT id AS order_id, status, status_at,"
+    " own_status, own_status_at, own_status_tiebreak, last_event_at, version FROM orders;"
+    " ALTER TABLE order_status_probe ADD PRIMARY KEY (order_id)"
+)
 
 
 def run(kind: str, orders: int, events: int, seconds: int, processes: int = 2) -> dict[str, Any]:
@@ -453,6 +506,14 @@ def run(kind: str, orders: int, events: int, seconds: int, processes: int = 2) -
     results["ratio_http_to_raw"] = round(
         results["bulk_ingest"]["events_per_s"] / results["raw_limit"]["executemany_rows_per_s"], 2
     )
+    floor = results["raw_limit"].get("executemany_with_order_and_outbox_rows_per_s")
+    if floor:
+        # The share of the raw rate that the writes alone leave, and how much of that
+        # the HTTP path reaches.
+        results["ratio_floor_to_raw"] = round(
+            floor / results["raw_limit"]["executemany_rows_per_s"], 2
+        )
+        results["ratio_http_to_floor"] = round(results["bulk_ingest"]["events_per_s"] / floor, 2)
     target.drop()
     shutil.rmtree(workdir, ignore_errors=True)
     return results
