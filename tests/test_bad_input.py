@@ -146,9 +146,6 @@ def _cases(order: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
             422,
             "validation_error",
         ),
-        ("GET", "/api/v1/orders?q=a%00b", None, 400, "nul_in_address"),
-        ("GET", "/api/v1/track/AB%00CD", None, 400, "nul_in_address"),
-        ("GET", "/t/AB%00CD", None, 400, "nul_in_address"),
         ("GET", "/api/v1/orders/abc", None, 422, "validation_error"),
         ("GET", "/api/v1/orders/999999", None, 404, "order_not_found"),
         ("GET", "/api/v1/orders?limit=0", None, 422, "validation_error"),
@@ -235,12 +232,25 @@ def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient, tena
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
-def test_a_nul_in_a_form_is_refused_before_it_reaches_the_database(
-    client: TestClient, tenant: Tenant
+def test_a_nul_in_the_address_or_a_form_is_never_a_500(
+    client: TestClient, tenant: Tenant, database_url: str
 ) -> None:
-    """PostgreSQL stores no NUL in text: a form field with one (``%00``) is a 400 on both
-    databases, whichever field and wherever the body splits."""
+    """PostgreSQL stores and compares no NUL in text: a search term or a form field with
+    one (``%00``) that reaches it is a 400; where nothing reaches the database, or on
+    SQLite, the request is answered as any other."""
+    on_postgres = not database_url.startswith("sqlite")
     order = client.post("/api/v1/orders", json=order_body(), headers=tenant.headers).json()
+
+    search = client.get("/api/v1/orders?q=a%00b", headers=tenant.headers)
+    if on_postgres:
+        assert search.status_code == 400
+        assert search.json()["error"]["code"] == "nul_character"
+    else:
+        assert search.status_code == 200
+        assert search.json()["items"] == []
+    lookup = client.get("/api/v1/track/AB%00CD")
+    assert lookup.status_code == 404  # not a tracking code: refused before any query
+
     ask = f"/t/{order['tracking_code']}/ask?lang=en"
     page = client.get(f"/t/{order['tracking_code']}?lang=en")
     token = re.search(r'name="form_token" value="([^"]+)"', page.text)
@@ -250,20 +260,7 @@ def test_a_nul_in_a_form_is_refused_before_it_reaches_the_database(
     response = client.post(
         ask, data=form | {"question": "onde está\x00 meu pedido?"}, headers=origin
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "nul_in_form"
-
-    def in_parts() -> Any:  # "%00" split across two parts of the body
-        yield f"form_token={token.group(1)}&question=a%0".encode()
-        yield b"0b"
-
-    response = client.post(
-        ask,
-        content=in_parts(),
-        headers=origin | {"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "nul_in_form"
+    assert response.status_code == (400 if on_postgres else 200), response.text[:300]
     # A percent sign (sent as %25) followed by zeros is no NUL.
     response = client.post(ask, data=form | {"question": "100%00 entregue?"}, headers=origin)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 200, response.text[:300]

@@ -26,7 +26,6 @@ from rumbo.errors import (
     RumboError,
     document_errors,
     error_body,
-    error_response,
     install_error_handlers,
 )
 from rumbo.eta import endpoints as eta_endpoints
@@ -100,54 +99,6 @@ class HeadAsGet:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         await self.app({**scope, "method": "GET"}, receive, headers_only)
-
-
-class RefuseNul:
-    """Refuse text holding the NUL character (U+0000) wherever a request carries it
-    outside a JSON body: in the address (path or query) or in a urlencoded form, with
-    a 400 JSON error.
-
-    PostgreSQL stores and compares no NUL in text: a search term, a path segment or a
-    form field with one would fail in the driver. Input models refuse NUL in JSON
-    bodies (``StrictModel``); this is the same rule for the rest, on every route. In a
-    percent-encoded address or form, ``%00`` is the one way to write a NUL.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
-            await _refuse_nul(scope, receive, send, "address")
-            return
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-        if not content_type.lower().startswith(b"application/x-www-form-urlencoded"):
-            await self.app(scope, receive, send)
-            return
-        tail = b""  # a "%00" may straddle two parts of the body
-
-        def holds_nul(part: bytes) -> bool:
-            nonlocal tail
-            found = b"%00" in tail + part
-            tail = part[-2:]
-            return found
-
-        async def answer(send: Send) -> None:
-            await _refuse_nul(scope, receive, send, "form")
-
-        await _run_refusing_body(self.app, scope, receive, send, holds_nul, answer)
-
-
-async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
-    response = error_response(
-        400,
-        f"nul_in_{where}",
-        f"The {where} holds the NUL character (%00), which Rumbo does not accept in text.",
-    )
-    await response(scope, receive, send)
 
 
 class BodySizeLimit:
@@ -369,7 +320,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Staff in a browser get a console page in their language instead of the JSON.
     app.add_exception_handler(RumboError, console_pages.error_page)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RefuseNul)
     app.add_middleware(HeadAsGet)
     app.add_middleware(OpsMiddleware)  # request ids, security headers, metrics, access log
     for module in (

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,19 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL stores and compares no NUL in text; the driver refuses to send one.
+        # Input models refuse it in bodies (StrictModel); a search term, a path segment or
+        # a form field that reaches the database with one can match nothing stored.
+        if "NUL" in str(exc.orig):
+            return error_response(
+                400,
+                "nul_character",
+                "Text here may not hold the NUL character (U+0000).",
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
@@ -131,8 +145,10 @@ class ErrorOut(BaseModel):
 _KEY_REQUIRED = {"description": "No API key, or one that is not valid."}
 _NOT_FOUND = {"description": "Nothing by this name or id (for this merchant)."}
 _BAD_CURSOR = "A cursor that no `next_cursor` gave."
-_INVALID_JSON = "The request body is not valid JSON, or a form field holds NUL (`%00`)."
-_NUL_IN_ADDRESS = "The path or the query holds the NUL character (`%00`)."
+_INVALID_JSON = "The request body is not valid JSON, or text in a form holds NUL (`%00`)."
+_NUL_IN_ADDRESS = (
+    "Text in the path or the query holds NUL (`%00`), which PostgreSQL cannot compare."
+)
 _TOO_LARGE = {"description": "The request body is larger than RUMBO_MAX_BODY_BYTES."}
 
 

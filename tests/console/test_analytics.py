@@ -189,8 +189,4 @@ def test_any_query_gets_a_page_or_a_4xx_never_a_500(
         k: v for k, v in (("from", start), ("to", end), ("group_by", group_by)) if v is not None
     }
     response = client.get("/console/analytics", params=params)
-    if any("\x00" in value for value in params.values()):  # no text holds NUL: a 400
-        assert response.status_code == 400, (params, response.text[:300])
-        assert response.json()["error"]["code"] == "nul_in_address"
-        return
     assert response.status_code in (200, 422), (params, response.text[:300])
