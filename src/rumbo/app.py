@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,12 +22,7 @@ from rumbo.console import routes as console_routes
 from rumbo.db import Database
 from rumbo.devices import endpoints as device_endpoints
 from rumbo.devices.writer import PositionWriter
-from rumbo.errors import (
-    RumboError,
-    document_errors,
-    error_body,
-    install_error_handlers,
-)
+from rumbo.errors import RumboError, document_errors, error_body, install_error_handlers
 from rumbo.eta import endpoints as eta_endpoints
 from rumbo.eta.store import EtaService
 from rumbo.events import endpoints as events_endpoints
@@ -117,57 +112,38 @@ class BodySizeLimit:
             await _send_413(send, self.limit)
             return
         seen = 0
+        exceeded = started = False
 
-        def too_large(part: bytes) -> bool:
-            nonlocal seen
-            seen += len(part)
-            return seen > self.limit
+        async def limited_receive() -> Any:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    exceeded = True
+                    raise _TooLarge
+            return message
 
-        async def answer(send: Send) -> None:
-            await _send_413(send, self.limit)
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if exceeded:
+                # The app caught the cut-off and answers with an error of its own (form
+                # and JSON parsing turn it into a 400): the client is told 413 instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_413(send, self.limit)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await _run_refusing_body(self.app, scope, receive, send, too_large, answer)
-
-
-async def _run_refusing_body(
-    app: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    refuses: Callable[[bytes], bool],
-    answer: Callable[[Send], Awaitable[None]],
-) -> None:
-    """Run ``app`` with a body that stops at the first part ``refuses``; the client then
-    gets ``answer``, whatever the app made of the cut-off (form and JSON parsing turn it
-    into a 400 of their own)."""
-    refused = started = False
-
-    async def checked_receive() -> Any:
-        nonlocal refused
-        message = await receive()
-        if message["type"] == "http.request" and refuses(message.get("body", b"")):
-            refused = True
-            raise _Refused
-        return message
-
-    async def guarded_send(message: Any) -> None:
-        nonlocal started
-        if refused:
-            if message["type"] == "http.response.start" and not started:
-                started = True
-                await answer(send)
-            return
-        started = started or message["type"] == "http.response.start"
-        await send(message)
-
-    try:
-        await app(scope, checked_receive, guarded_send)
-    except _Refused:
-        if not started:
-            await answer(send)
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _TooLarge:
+            if not started:
+                await _send_413(send, self.limit)
 
 
-class _Refused(Exception):
+class _TooLarge(Exception):
     pass
 
 
